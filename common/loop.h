@@ -52,5 +52,7 @@ void loop_stop(struct loop *lp);
 uint64_t loop_now(const struct loop *lp);
 /* Monotonic milliseconds, read now (any thread). */
 uint64_t loop_clock_ms(void);
+/* Monotonic microseconds, read now (any thread): for latency figures. */
+uint64_t loop_clock_us(void);
 
 #endif

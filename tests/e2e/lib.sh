@@ -40,7 +40,9 @@ start_node() {
 	started_pids+=("$pid")
 	echo "$pid" >"$scratch/$fqdn/pid"
 	for _ in $(seq 1 200); do
-		if curl -s --max-time 1 "http://$addr:$rest/status" | jq -e '.ready == true' >/dev/null 2>&1; then
+		# The pid check makes sure it is our process answering, not a leftover one.
+		if curl -s --max-time 1 "http://$addr:$rest/status" |
+			jq -e --argjson pid "$pid" '.ready == true and .pid == $pid' >/dev/null 2>&1; then
 			return 0
 		fi
 		kill -0 "$pid" 2>/dev/null || break

@@ -14,6 +14,8 @@ int test_topo_register(void);
 int test_rest_register(void);
 int test_dia_cx_register(void);
 int test_hss_store_register(void);
+int test_hss_cx_register(void);
+int test_hss_rest_register(void);
 
 /* Adds a suite named name with the NULL-terminated tests; returns 0 or a CUnit error. */
 int unit_add_suite(const char *name, CU_TestInfo *tests);
