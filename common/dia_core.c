@@ -404,9 +404,12 @@ int dia_core_init(const struct dia_core_conf *conf)
 	if (ret)
 		return ret;
 	copy_conf(conf);
-	/* a failed freeDiameter initialisation cannot be retried either */
 	core.state = DIA_INITED;
-	return init_stack(conf);
+	ret = init_stack(conf);
+	/* freeDiameter cannot be initialised twice: a failure is final for this process */
+	if (ret)
+		core.state = DIA_STOPPED;
+	return ret;
 }
 
 int dia_core_start(const struct dia_core_conf *conf)

@@ -1323,7 +1323,7 @@ static int decode_field(struct avp *avp, const struct cx_field *f, uint8_t *base
 {
 	struct avp_hdr *h = NULL;
 	const union avp_value *v;
-	struct cx_result *r = (struct cx_result *)(base + f->off);
+	struct cx_result *r = NULL;
 	uint8_t *slot;
 	bool yes = true;
 	size_t n;
@@ -1331,6 +1331,8 @@ static int decode_field(struct avp *avp, const struct cx_field *f, uint8_t *base
 	if (fd_msg_avp_hdr(avp, &h))
 		return fail(err, DIA_UNABLE_TO_COMPLY, f->avp, avp, "unreadable");
 	v = h->avp_value;
+	if (f->kind == F_RESULT || f->kind == F_EXP_RESULT || f->kind == F_FAILED_AVP)
+		r = (struct cx_result *)(base + f->off);
 	if (!v && f->kind != F_GROUP && f->kind != F_GROUP_LIST && f->kind != F_EXP_RESULT &&
 	    f->kind != F_FAILED_AVP)
 		return fail(err, DIA_INVALID_AVP_VALUE, f->avp, avp, "no value");

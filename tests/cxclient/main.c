@@ -2,19 +2,27 @@
  * node (identity cxclient.<realm> by default), connects to the HSS named on the command
  * line (address and port from the topology), sends one UAR, MAR, SAR or LIR and prints
  * the decoded answer, human-readable or as one JSON object (--json) for jq; or keeps a
- * window of MARs in flight and prints the rate (bench mar).
+ * window of MARs in flight and prints the rate (bench mar). As a test tool it can also
+ * check AKA vectors against the subscriber's K/OP (--verify), build a resynchronisation
+ * AUTS (--resync-sqn), and send requests with an AVP left out (--omit-avp).
  * Exit status: 0 an answer arrived (whatever its result), 1 no answer or no connection,
  * 2 usage error. */
+#include "aka.h"
 #include "codec.h"
 #include "dia_core.h"
 #include "dia_cx.h"
 #include "log.h"
+#include "milenage.h"
 #include "topo.h"
+
+#include <freeDiameter/freeDiameter-host.h>
+#include <freeDiameter/libfdcore.h>
 
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <limits.h>
+#include <openssl/rand.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdio.h>
@@ -36,7 +44,8 @@ static const char usage_text[] =
     "  --port N             listen on N (default: do not listen)\n"
     "  --run-dir DIR        where the freeDiameter configuration goes (default: temporary)\n"
     "  --timeout MS         wait for the connection and each answer (default 5000)\n"
-    "  --tls-cert F --tls-key F --tls-ca F   certificates when the topology uses TLS\n"
+    "  --certs DIR          TLS: DIR/<identity>.crt, DIR/<identity>.key, DIR/ca.crt\n"
+    "  --tls-cert F --tls-key F --tls-ca F   TLS files one by one\n"
     "  --json               print each answer as one JSON object\n"
     "  -v, --verbose        log freeDiameter notices (twice: debug)\n"
     "commands:\n"
@@ -44,11 +53,16 @@ static const char usage_text[] =
     "      registration_and_capabilities] [--visited NET]\n"
     "  mar --impu IMPU --impi IMPI [--scheme Digest-AKAv1-MD5|'SIP Digest'|Digest-MD5]\n"
     "      [--items N] [--server-name sip:...] [--resync BASE64(RAND||AUTS)]\n"
+    "      [--resync-sqn HEX [--forge-auts]] [--verify] [--k HEX --op HEX|--opc HEX]\n"
     "  sar --impu IMPU --impi IMPI --type registration|re_registration|unregistered_user|\n"
     "      timeout_deregistration|user_deregistration|administrative_deregistration|...\n"
     "      [--server-name sip:...] [--data-available]\n"
     "  lir --impu IMPU [--originating]\n"
     "  bench mar --impu IMPU --impi IMPI --count N --window W [--scheme S]\n"
+    "uar, mar, sar and lir also take --omit-avp NAME: send the request without that AVP.\n"
+    "--verify checks each AKA vector with the subscriber's K and OP/OPc (from the topology\n"
+    "unless --k/--op/--opc): MAC-A, XRES = RES, CK, IK, and shows its SQN. --resync-sqn\n"
+    "sends RAND || AUTS for that SQN_MS (TS 33.102 6.3.5); --forge-auts spoils MAC-S.\n"
     "The default --server-name is sip:<first S-CSCF of the HSS's domain>:<its SIP port>.\n"
     "Exit status: 0 an answer arrived (any result), 1 no answer, 2 usage error.\n";
 
@@ -60,6 +74,7 @@ struct cli {
 	const char *address;          /* our address */
 	uint16_t port;                /* our listen port, 0 = none */
 	const char *run_dir;          /* run directory, NULL = temporary */
+	const char *certs;            /* TLS directory, NULL = none */
 	const char *tls_cert;         /* TLS certificate */
 	const char *tls_key;          /* TLS key */
 	const char *tls_ca;           /* TLS CA */
@@ -73,6 +88,16 @@ struct cli {
 	char identity_buf[CX_ID_MAX]; /* default identity */
 	char server_name[CX_ID_MAX];  /* default Server-Name */
 	char tmp_dir[64];             /* temporary run directory, "" = none */
+	char cert_buf[PATH_MAX];      /* certs/<identity>.crt */
+	char key_buf[PATH_MAX];       /* certs/<identity>.key */
+	char ca_buf[PATH_MAX];        /* certs/ca.crt */
+	struct topo *topo;            /* owned; the loaded topology */
+};
+
+/* Subscriber keys for --verify and --resync-sqn. */
+struct keys {
+	uint8_t k[16];   /* K */
+	uint8_t opc[16]; /* OPc (derived from OP when OP is given) */
 };
 
 union cx_request {
@@ -112,6 +137,9 @@ struct bench {
 
 static struct waiter waiter;
 static union cx_request request;
+static struct keys keys;     /* valid when verify */
+static bool verify;          /* mar --verify */
+static const char *omit_avp; /* --omit-avp NAME */
 
 static int usage(const char *why)
 {
@@ -170,7 +198,8 @@ static int load_topology(struct cli *c)
 		fprintf(stderr, "cxclient: the realm %s is too long\n", c->realm);
 		goto out_free_topo;
 	}
-	ret = 0;
+	c->topo = t;
+	return 0;
 out_free_topo:
 	topo_free(t);
 	return ret;
@@ -186,6 +215,7 @@ enum {
 	OPT_PORT,
 	OPT_RUN_DIR,
 	OPT_TIMEOUT,
+	OPT_CERTS,
 	OPT_TLS_CERT,
 	OPT_TLS_KEY,
 	OPT_TLS_CA,
@@ -200,6 +230,7 @@ static const struct option global_opts[] = {
     {"port", required_argument, NULL, OPT_PORT},
     {"run-dir", required_argument, NULL, OPT_RUN_DIR},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"certs", required_argument, NULL, OPT_CERTS},
     {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
     {"tls-key", required_argument, NULL, OPT_TLS_KEY},
     {"tls-ca", required_argument, NULL, OPT_TLS_CA},
@@ -244,6 +275,9 @@ static int parse_global(struct cli *c, int argc, char **argv)
 				return usage("--timeout: milliseconds expected");
 			c->timeout_ms = (unsigned)v;
 			break;
+		case OPT_CERTS:
+			c->certs = optarg;
+			break;
 		case OPT_TLS_CERT:
 			c->tls_cert = optarg;
 			break;
@@ -278,8 +312,9 @@ static int parse_global(struct cli *c, int argc, char **argv)
 /* Options of every command; each command says which it accepts. */
 struct cmd_args {
 	const char *impu, *impi, *type, *visited, *scheme, *server_name, *resync;
+	const char *resync_sqn, *omit, *k, *op, *opc;
 	unsigned long items, count, window;
-	bool originating, data_available;
+	bool originating, data_available, verify, forge_auts;
 };
 
 enum {
@@ -295,6 +330,13 @@ enum {
 	C_COUNT = 1 << 9,
 	C_WINDOW = 1 << 10,
 	C_AVAIL = 1 << 11,
+	C_VERIFY = 1 << 12,
+	C_RESYNC_SQN = 1 << 13,
+	C_FORGE = 1 << 14,
+	C_OMIT = 1 << 15,
+	C_K = 1 << 16,
+	C_OP = 1 << 17,
+	C_OPC = 1 << 18,
 };
 
 static const struct option cmd_opts[] = {
@@ -310,6 +352,13 @@ static const struct option cmd_opts[] = {
     {"count", required_argument, NULL, C_COUNT},
     {"window", required_argument, NULL, C_WINDOW},
     {"data-available", no_argument, NULL, C_AVAIL},
+    {"verify", no_argument, NULL, C_VERIFY},
+    {"resync-sqn", required_argument, NULL, C_RESYNC_SQN},
+    {"forge-auts", no_argument, NULL, C_FORGE},
+    {"omit-avp", required_argument, NULL, C_OMIT},
+    {"k", required_argument, NULL, C_K},
+    {"op", required_argument, NULL, C_OP},
+    {"opc", required_argument, NULL, C_OPC},
     {NULL, 0, NULL, 0},
 };
 
@@ -353,6 +402,27 @@ static int parse_cmd(int argc, char **argv, unsigned allowed, struct cmd_args *a
 			break;
 		case C_AVAIL:
 			a->data_available = true;
+			break;
+		case C_VERIFY:
+			a->verify = true;
+			break;
+		case C_RESYNC_SQN:
+			a->resync_sqn = optarg;
+			break;
+		case C_FORGE:
+			a->forge_auts = true;
+			break;
+		case C_OMIT:
+			a->omit = optarg;
+			break;
+		case C_K:
+			a->k = optarg;
+			break;
+		case C_OP:
+			a->op = optarg;
+			break;
+		case C_OPC:
+			a->opc = optarg;
 			break;
 		case C_ITEMS:
 			if (!parse_uint(optarg, CX_ITEMS_MAX, &a->items) || a->items == 0)
@@ -399,9 +469,10 @@ static int make_uar(const struct cli *c, int argc, char **argv)
 	struct cmd_args a;
 	int ret;
 
-	ret = parse_cmd(argc, argv, C_IMPU | C_IMPI | C_TYPE | C_VISITED, &a);
+	ret = parse_cmd(argc, argv, C_IMPU | C_IMPI | C_TYPE | C_VISITED | C_OMIT, &a);
 	if (ret || (ret = need(a.impu, "--impu")) || (ret = need(a.impi, "--impi")))
 		return ret;
+	omit_avp = a.omit;
 	set_dest(c, &r->hdr);
 	if (!copy_str(r->public_identity, sizeof(r->public_identity), a.impu) ||
 	    !copy_str(r->user_name, sizeof(r->user_name), a.impi) ||
@@ -447,15 +518,79 @@ static int fill_mar(const struct cli *c, const struct cmd_args *a, struct cx_mar
 	return 0;
 }
 
+/* K and OPc of a->impi: from --k/--op/--opc, else from the topology's subscriber. */
+static int load_keys(const struct cli *c, const struct cmd_args *a)
+{
+	const struct topo_subscriber *sub;
+	uint8_t op[16];
+
+	if (a->k || a->op || a->opc) {
+		if (!a->k || codec_hex_decode(a->k, keys.k, 16) ||
+		    (a->opc ? codec_hex_decode(a->opc, keys.opc, 16)
+		            : !a->op || codec_hex_decode(a->op, op, 16) ||
+		                  milenage_opc(keys.k, op, keys.opc)))
+			return usage("--k and --op or --opc: 32 hex digits each");
+		return 0;
+	}
+	sub = topo_subscriber_by_impi(c->topo, a->impi);
+	if (!sub || !sub->has_k) {
+		fprintf(stderr, "cxclient: %s has no K/OP in %s: give --k and --op or --opc\n",
+		        a->impi, c->topology);
+		return EXIT_USAGE;
+	}
+	memcpy(keys.k, sub->k, 16);
+	if (sub->opc)
+		memcpy(keys.opc, sub->op, 16);
+	else if (milenage_opc(sub->k, sub->op, keys.opc))
+		return EXIT_USAGE;
+	return 0;
+}
+
+/* TS 33.102 6.3.3 / TS 29.229 6.3.11: SIP-Authorization = RAND || AUTS for SQN_MS, as a
+ * UE that rejected a challenge would send; --forge-auts flips a bit of MAC-S. */
+static int make_resync(const struct cmd_args *a, struct cx_auth_item *item)
+{
+	uint8_t auts[AKA_AUTS_LEN];
+	unsigned long long sqn;
+	char *end;
+
+	errno = 0;
+	sqn = strtoull(a->resync_sqn, &end, 16);
+	if (errno || end == a->resync_sqn || *end || sqn > AKA_SQN_MAX || a->resync)
+		return usage("--resync-sqn: a 48-bit SQN in hex (not with --resync)");
+	if (RAND_bytes(item->authorization, 16) != 1 ||
+	    aka_auts_make(keys.k, keys.opc, item->authorization, (uint64_t)sqn, auts)) {
+		fprintf(stderr, "cxclient: cannot compute AUTS\n");
+		return EXIT_USAGE;
+	}
+	if (a->forge_auts)
+		auts[AKA_AUTS_LEN - 1] ^= 0x01;
+	memcpy(item->authorization + 16, auts, AKA_AUTS_LEN);
+	item->authorization_len = 16 + AKA_AUTS_LEN;
+	return 0;
+}
+
 static int make_mar(const struct cli *c, int argc, char **argv)
 {
 	struct cmd_args a;
 	int ret;
 
-	ret = parse_cmd(argc, argv, C_IMPU | C_IMPI | C_SCHEME | C_ITEMS | C_SERVER | C_RESYNC, &a);
+	ret = parse_cmd(argc, argv,
+	                C_IMPU | C_IMPI | C_SCHEME | C_ITEMS | C_SERVER | C_RESYNC | C_VERIFY |
+	                    C_RESYNC_SQN | C_FORGE | C_OMIT | C_K | C_OP | C_OPC,
+	                &a);
 	if (ret || (ret = need(a.impu, "--impu")) || (ret = need(a.impi, "--impi")))
 		return ret;
-	return fill_mar(c, &a, &request.mar);
+	omit_avp = a.omit;
+	verify = a.verify;
+	ret = fill_mar(c, &a, &request.mar);
+	if (ret == 0 && (a.verify || a.resync_sqn))
+		ret = load_keys(c, &a);
+	if (ret == 0 && a.resync_sqn)
+		ret = make_resync(&a, &request.mar.item);
+	else if (ret == 0 && a.forge_auts)
+		ret = usage("--forge-auts goes with --resync-sqn");
+	return ret;
 }
 
 static int make_sar(const struct cli *c, int argc, char **argv)
@@ -464,10 +599,11 @@ static int make_sar(const struct cli *c, int argc, char **argv)
 	struct cmd_args a;
 	int ret, sat;
 
-	ret = parse_cmd(argc, argv, C_IMPU | C_IMPI | C_TYPE | C_SERVER | C_AVAIL, &a);
+	ret = parse_cmd(argc, argv, C_IMPU | C_IMPI | C_TYPE | C_SERVER | C_AVAIL | C_OMIT, &a);
 	if (ret || (ret = need(a.impu, "--impu")) || (ret = need(a.impi, "--impi")) ||
 	    (ret = need(a.type, "--type")))
 		return ret;
+	omit_avp = a.omit;
 	sat = dia_cx_sat_parse(a.type);
 	if (sat < 0)
 		return usage("--type: a Server-Assignment-Type name (TS 29.229 6.3.15)");
@@ -490,9 +626,10 @@ static int make_lir(const struct cli *c, int argc, char **argv)
 	struct cmd_args a;
 	int ret;
 
-	ret = parse_cmd(argc, argv, C_IMPU | C_ORIG, &a);
+	ret = parse_cmd(argc, argv, C_IMPU | C_ORIG | C_OMIT, &a);
 	if (ret || (ret = need(a.impu, "--impu")))
 		return ret;
+	omit_avp = a.omit;
 	set_dest(c, &r->hdr);
 	if (!copy_str(r->public_identity, sizeof(r->public_identity), a.impu))
 		return long_value("lir");
@@ -550,7 +687,51 @@ static json_t *caps_json(const struct cx_capabilities *caps)
 	return o;
 }
 
-static json_t *item_json(const struct cx_auth_item *it)
+/* What --verify found for one AKA item, as the UE would check it (TS 33.102 6.3.3). */
+struct check {
+	bool done;    /* the item is an AKA vector and was checked */
+	bool mac_ok;  /* MAC-A in AUTN is right for K/OPc */
+	bool res_ok;  /* RES computed by the UE equals XRES (SIP-Authorization) */
+	bool ck_ok;   /* Confidentiality-Key equals f3 */
+	bool ik_ok;   /* Integrity-Key equals f4 */
+	uint64_t sqn; /* SQN recovered from AUTN */
+};
+
+static struct check checks[CX_ITEMS_MAX];
+
+static void verify_items(const struct cx_maa *maa)
+{
+	for (size_t i = 0; i < maa->n_items; i++) {
+		const struct cx_auth_item *it = &maa->items[i];
+		struct check *chk = &checks[i];
+		uint8_t res[8], ck[16], ik[16];
+
+		memset(chk, 0, sizeof(*chk));
+		if (it->authenticate_len != 32)
+			continue;
+		chk->done = true;
+		chk->mac_ok = aka_autn_check(keys.k, keys.opc, it->authenticate,
+		                             it->authenticate + 16, &chk->sqn, res, ck, ik) == 0;
+		if (!chk->mac_ok)
+			continue;
+		chk->res_ok = it->authorization_len >= 4 && it->authorization_len <= sizeof(res) &&
+		              memcmp(it->authorization, res, it->authorization_len) == 0;
+		chk->ck_ok = it->ck_len == 16 && memcmp(it->ck, ck, 16) == 0;
+		chk->ik_ok = it->ik_len == 16 && memcmp(it->ik, ik, 16) == 0;
+	}
+}
+
+static json_t *check_json(const struct check *chk)
+{
+	char sqn[16];
+
+	/* 12 hex digits: sorts as text and reads with $((16#...)) in shell tests */
+	snprintf(sqn, sizeof(sqn), "%012llx", (unsigned long long)chk->sqn);
+	return json_pack("{s:b, s:b, s:b, s:b, s:s}", "mac_ok", chk->mac_ok, "res_ok", chk->res_ok,
+	                 "ck_ok", chk->ck_ok, "ik_ok", chk->ik_ok, "sqn", sqn);
+}
+
+static json_t *item_json(const struct cx_auth_item *it, const struct check *chk)
 {
 	json_t *o = json_object();
 
@@ -583,6 +764,8 @@ static json_t *item_json(const struct cx_auth_item *it)
 		set_str(d, "ha1", it->digest.ha1);
 		json_object_set_new(o, "digest", d);
 	}
+	if (chk && chk->done)
+		json_object_set_new(o, "verify", check_json(chk));
 	return o;
 }
 
@@ -648,7 +831,8 @@ static json_t *answer_json(enum cx_kind kind, const union cx_answer *ans, int pa
 		json_object_set_new(o, "sip_number_auth_items",
 		                    json_integer(ans->maa.number_auth_items));
 		for (size_t i = 0; i < ans->maa.n_items; i++)
-			json_array_append_new(items, item_json(&ans->maa.items[i]));
+			json_array_append_new(
+			    items, item_json(&ans->maa.items[i], verify ? &checks[i] : NULL));
 		json_object_set_new(o, "items", items);
 		break;
 	}
@@ -666,7 +850,7 @@ static void print_hex(const char *label, const uint8_t *b, size_t n)
 		printf("    %-14s %s\n", label, buf);
 }
 
-static void print_item(const struct cx_auth_item *it)
+static void print_item(const struct cx_auth_item *it, const struct check *chk)
 {
 	printf("  SIP-Auth-Data-Item %u: %s\n", it->item_number, it->scheme);
 	if (it->authenticate_len == 32) {
@@ -682,6 +866,11 @@ static void print_item(const struct cx_auth_item *it)
 		printf("    Digest         realm=%s qop=%s algorithm=%s HA1=%s\n", it->digest.realm,
 		       it->digest.qop, it->digest.algorithm[0] ? it->digest.algorithm : "-",
 		       it->digest.ha1);
+	if (chk && chk->done)
+		printf("    Verify         MAC %s, RES %s, CK %s, IK %s, SQN %012llx\n",
+		       chk->mac_ok ? "ok" : "WRONG", chk->res_ok ? "ok" : "WRONG",
+		       chk->ck_ok ? "ok" : "WRONG", chk->ik_ok ? "ok" : "WRONG",
+		       (unsigned long long)chk->sqn);
 }
 
 static void print_caps(const struct cx_capabilities *caps)
@@ -738,7 +927,7 @@ static void print_human(enum cx_kind kind, const union cx_answer *ans, int parse
 		print_field("Public-Identity", ans->maa.public_identity);
 		printf("  SIP-Number-Auth-Items: %u\n", ans->maa.number_auth_items);
 		for (size_t i = 0; i < ans->maa.n_items; i++)
-			print_item(&ans->maa.items[i]);
+			print_item(&ans->maa.items[i], verify ? &checks[i] : NULL);
 		break;
 	default:
 		break;
@@ -807,6 +996,14 @@ static int start_stack(struct cli *c, int app_threads)
 	struct dia_peer_conf peer = {c->hss, c->hss_address, c->hss_port};
 	struct dia_core_conf conf;
 
+	if (c->certs) {
+		snprintf(c->cert_buf, sizeof(c->cert_buf), "%s/%s.crt", c->certs, c->identity);
+		snprintf(c->key_buf, sizeof(c->key_buf), "%s/%s.key", c->certs, c->identity);
+		snprintf(c->ca_buf, sizeof(c->ca_buf), "%s/ca.crt", c->certs);
+		c->tls_cert = c->tls_cert ? c->tls_cert : c->cert_buf;
+		c->tls_key = c->tls_key ? c->tls_key : c->key_buf;
+		c->tls_ca = c->tls_ca ? c->tls_ca : c->ca_buf;
+	}
 	if (c->tls && (!c->tls_cert || !c->tls_key || !c->tls_ca)) {
 		fprintf(stderr,
 		        "cxclient: the topology uses TLS: give --tls-cert, --tls-key and "
@@ -860,6 +1057,24 @@ static void on_answer(void *arg, struct msg **answer, int err)
 	pthread_mutex_unlock(&w->mu);
 }
 
+/* --omit-avp: takes the named top-level AVP out of the request (fd_msg_free unlinks it),
+ * to see how the server answers a request that breaks the ABNF. */
+static int omit(struct msg *m, enum cx_kind kind)
+{
+	struct dict_object *model = NULL;
+	struct avp *avp = NULL;
+
+	if (fd_dict_search(fd_g_config->cnf_dict, DICT_AVP, AVP_BY_NAME_ALL_VENDORS, omit_avp,
+	                   &model, ENOENT) ||
+	    fd_msg_search_avp(m, model, &avp) || !avp) {
+		fprintf(stderr, "cxclient: --omit-avp: the %s has no AVP named %s\n",
+		        dia_cx_kind_name(kind), omit_avp);
+		return EXIT_USAGE;
+	}
+	fd_msg_free(avp);
+	return 0;
+}
+
 static int run_one(const struct cli *c, enum cx_kind kind)
 {
 	struct msg *m = NULL;
@@ -870,6 +1085,10 @@ static int run_one(const struct cli *c, enum cx_kind kind)
 		fprintf(stderr, "cxclient: cannot build the %s: %s\n", dia_cx_kind_name(kind),
 		        strerror(-ret));
 		return EXIT_USAGE;
+	}
+	if (omit_avp && (ret = omit(m, kind)) != 0) {
+		fd_msg_free(m);
+		return ret;
 	}
 	pthread_mutex_init(&waiter.mu, NULL);
 	pthread_cond_init(&waiter.cv, NULL);
@@ -889,6 +1108,8 @@ static int run_one(const struct cli *c, enum cx_kind kind)
 		        dia_cx_kind_name(kind), c->hss, c->timeout_ms);
 		return EXIT_NO_ANSWER;
 	}
+	if (verify && waiter.kind == CX_MAA)
+		verify_items(&waiter.ans.maa);
 	print_answer(c, waiter.kind, &waiter.ans, waiter.parse_ret);
 	dia_cx_clear(waiter.kind, &waiter.ans);
 	return 0;
@@ -1011,14 +1232,33 @@ static const struct command *find_command(const char *name)
 	return NULL;
 }
 
+static int run(struct cli *c, int argc, char **argv)
+{
+	struct cmd_args bench_args;
+	const struct command *cmd = NULL;
+	bool is_bench = strcmp(argv[0], "bench") == 0;
+	int ret;
+
+	if (is_bench) {
+		ret = make_bench(c, argc, argv, &bench_args);
+	} else {
+		cmd = find_command(argv[0]);
+		ret = cmd ? cmd->make(c, argc, argv) : usage("unknown command");
+	}
+	if (ret)
+		return ret;
+	ret = start_stack(c, is_bench ? 4 : 1);
+	if (ret == 0)
+		ret = is_bench ? run_bench(c, &bench_args) : run_one(c, cmd->kind);
+	dia_core_stop();
+	remove_run_dir(c);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	struct cli c;
-	struct cmd_args bench_args;
-	const struct command *cmd = NULL;
-	bool is_bench;
-	int ret, cargc;
-	char **cargv;
+	int ret;
 
 	memset(&c, 0, sizeof(c));
 	ret = parse_global(&c, argc, argv);
@@ -1030,23 +1270,7 @@ int main(int argc, char **argv)
 		return ret;
 	if (!c.identity)
 		c.identity = c.identity_buf;
-	cargc = argc - optind;
-	cargv = argv + optind;
-	is_bench = strcmp(cargv[0], "bench") == 0;
-	if (is_bench) {
-		ret = make_bench(&c, cargc, cargv, &bench_args);
-	} else {
-		cmd = find_command(cargv[0]);
-		if (!cmd)
-			return usage("unknown command");
-		ret = cmd->make(&c, cargc, cargv);
-	}
-	if (ret)
-		return ret;
-	ret = start_stack(&c, is_bench ? 4 : 1);
-	if (ret == 0)
-		ret = is_bench ? run_bench(&c, &bench_args) : run_one(&c, cmd->kind);
-	dia_core_stop();
-	remove_run_dir(&c);
+	ret = run(&c, argc - optind, argv + optind);
+	topo_free(c.topo);
 	return ret;
 }
