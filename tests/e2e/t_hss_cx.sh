@@ -87,6 +87,14 @@ cx mar "${alice[@]}" --omit-avp Public-Identity
 check_eq "MAR without Public-Identity: 5005 MISSING_AVP" "5005 false" "$(result)"
 check_eq "Failed-AVP names Public-Identity (601)" 601 "$(ans .failed_avp)"
 check "HSS still running" alive "$hss"
+# Raw garbage and a Diameter header announcing an absurd length on the Cx port
+garbage() { printf "$1" >/dev/tcp/127.0.9.10/3868; sleep 0.2; }
+garbage 'GET / HTTP/1.0\r\n\r\n' 2>/dev/null
+garbage '\x01\xff\xff\xff\x80\x00\x01\x01\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x01' 2>/dev/null
+head -c 3000 /dev/urandom >/dev/tcp/127.0.9.10/3868 2>/dev/null
+check "HSS survives garbage on the Cx port" alive "$hss"
+cx mar "${alice[@]}"
+check_eq "and still answers MAR" "2001 false" "$(result)"
 
 # Restart: the next SQN is above every SQN issued before (TS 33.102 Annex C, durable)
 cx mar "${alice[@]}" --verify
