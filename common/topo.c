@@ -4,6 +4,9 @@
  * is expected. Lookups answer the routing questions (fqdn, domain, tel number range). */
 #include "topo.h"
 
+#include "codec.h"
+#include "jcheck.h"
+
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -15,13 +18,8 @@
 #include <strings.h>
 
 /* Longest JSON path we print: "domains[N].subscribers[N].impus[N].uri" fits easily. */
-#define TOPO_PATH_MAX 160
-/* RFC 1035 2.3.4: a name is at most 255 octets on the wire, 253 characters as text. */
-#define TOPO_DNS_NAME_MAX  253
-#define TOPO_DNS_LABEL_MAX 63
-/* ITU-T E.164 6.1: at most 15 digits. */
-#define TOPO_E164_DIGITS_MAX 15
-#define TOPO_PASSWORD_MAX    255
+#define TOPO_PATH_MAX     160
+#define TOPO_PASSWORD_MAX 255
 
 /* One bit per enum topo_role: the field tables say which roles may carry a field. */
 enum {
@@ -51,60 +49,57 @@ static const struct topo_role_info {
 #define TOPO_N_ROLES   (sizeof(roles) / sizeof(roles[0]))
 #define TOPO_REST_PORT 8080
 
-/* JSON types a field may have, named as the error messages name them. */
-enum topo_kind { KIND_STRING, KIND_BOOL, KIND_INT, KIND_ARRAY, KIND_OBJECT };
-
 /* One known key of a JSON object. */
 struct topo_field {
-	const char *key;     /* JSON key */
-	enum topo_kind kind; /* JSON type it must have */
-	unsigned allowed;    /* ROLE_BIT_* of the nodes that may carry it (ALL outside nodes) */
-	unsigned required;   /* ROLE_BIT_* of the nodes that must carry it */
+	const char *key;       /* JSON key */
+	enum jcheck_kind kind; /* JSON type it must have */
+	unsigned allowed;      /* ROLE_BIT_* of the nodes that may carry it (ALL outside nodes) */
+	unsigned required;     /* ROLE_BIT_* of the nodes that must carry it */
 };
 
 static const struct topo_field lab_fields[] = {
-    {"name", KIND_STRING, ROLE_BIT_ALL, ROLE_BIT_ALL},
-    {"tls", KIND_BOOL, ROLE_BIT_ALL, 0},
-    {"domains", KIND_ARRAY, ROLE_BIT_ALL, ROLE_BIT_ALL},
+    {"name", JCHECK_STRING, ROLE_BIT_ALL, ROLE_BIT_ALL},
+    {"tls", JCHECK_BOOL, ROLE_BIT_ALL, 0},
+    {"domains", JCHECK_ARRAY, ROLE_BIT_ALL, ROLE_BIT_ALL},
 };
 
 static const struct topo_field domain_fields[] = {
-    {"name", KIND_STRING, ROLE_BIT_ALL, ROLE_BIT_ALL},
-    {"tel_prefixes", KIND_ARRAY, ROLE_BIT_ALL, 0},
-    {"nodes", KIND_ARRAY, ROLE_BIT_ALL, ROLE_BIT_ALL},
-    {"subscribers", KIND_ARRAY, ROLE_BIT_ALL, 0},
+    {"name", JCHECK_STRING, ROLE_BIT_ALL, ROLE_BIT_ALL},
+    {"tel_prefixes", JCHECK_ARRAY, ROLE_BIT_ALL, 0},
+    {"nodes", JCHECK_ARRAY, ROLE_BIT_ALL, ROLE_BIT_ALL},
+    {"subscribers", JCHECK_ARRAY, ROLE_BIT_ALL, 0},
 };
 
 static const struct topo_field node_fields[] = {
-    {"role", KIND_STRING, ROLE_BIT_ALL, ROLE_BIT_ALL},
-    {"name", KIND_STRING, ROLE_BIT_ALL, ROLE_BIT_ALL},
-    {"address", KIND_STRING, ROLE_BIT_ALL, ROLE_BIT_ALL},
-    {"sip_port", KIND_INT, ROLE_BIT_CSCF | ROLE_BIT_UE, 0},
-    {"diameter_port", KIND_INT, ROLE_BIT_HSS | ROLE_BIT_SCSCF | ROLE_BIT_ICSCF, 0},
-    {"rest_port", KIND_INT, ROLE_BIT_ALL, 0},
-    {"external", KIND_BOOL, ROLE_BIT_ALL, 0},
-    {"capabilities", KIND_ARRAY, ROLE_BIT_SCSCF, 0},
-    {"subscriber", KIND_STRING, ROLE_BIT_UE, ROLE_BIT_UE},
-    {"pcscf", KIND_STRING, ROLE_BIT_UE, 0},
-    {"transport", KIND_STRING, ROLE_BIT_UE, 0},
-    {"auto_answer", KIND_BOOL, ROLE_BIT_UE, 0},
+    {"role", JCHECK_STRING, ROLE_BIT_ALL, ROLE_BIT_ALL},
+    {"name", JCHECK_STRING, ROLE_BIT_ALL, ROLE_BIT_ALL},
+    {"address", JCHECK_STRING, ROLE_BIT_ALL, ROLE_BIT_ALL},
+    {"sip_port", JCHECK_INT, ROLE_BIT_CSCF | ROLE_BIT_UE, 0},
+    {"diameter_port", JCHECK_INT, ROLE_BIT_HSS | ROLE_BIT_SCSCF | ROLE_BIT_ICSCF, 0},
+    {"rest_port", JCHECK_INT, ROLE_BIT_ALL, 0},
+    {"external", JCHECK_BOOL, ROLE_BIT_ALL, 0},
+    {"capabilities", JCHECK_ARRAY, ROLE_BIT_SCSCF, 0},
+    {"subscriber", JCHECK_STRING, ROLE_BIT_UE, ROLE_BIT_UE},
+    {"pcscf", JCHECK_STRING, ROLE_BIT_UE, 0},
+    {"transport", JCHECK_STRING, ROLE_BIT_UE, 0},
+    {"auto_answer", JCHECK_BOOL, ROLE_BIT_UE, 0},
 };
 
 static const struct topo_field subscriber_fields[] = {
-    {"impi", KIND_STRING, ROLE_BIT_ALL, ROLE_BIT_ALL},
-    {"impus", KIND_ARRAY, ROLE_BIT_ALL, ROLE_BIT_ALL},
-    {"k", KIND_STRING, ROLE_BIT_ALL, 0},
-    {"op", KIND_STRING, ROLE_BIT_ALL, 0},
-    {"opc", KIND_STRING, ROLE_BIT_ALL, 0},
-    {"amf", KIND_STRING, ROLE_BIT_ALL, 0},
-    {"sqn", KIND_STRING, ROLE_BIT_ALL, 0},
-    {"password", KIND_STRING, ROLE_BIT_ALL, 0},
-    {"barred", KIND_BOOL, ROLE_BIT_ALL, 0},
+    {"impi", JCHECK_STRING, ROLE_BIT_ALL, ROLE_BIT_ALL},
+    {"impus", JCHECK_ARRAY, ROLE_BIT_ALL, ROLE_BIT_ALL},
+    {"k", JCHECK_STRING, ROLE_BIT_ALL, 0},
+    {"op", JCHECK_STRING, ROLE_BIT_ALL, 0},
+    {"opc", JCHECK_STRING, ROLE_BIT_ALL, 0},
+    {"amf", JCHECK_STRING, ROLE_BIT_ALL, 0},
+    {"sqn", JCHECK_STRING, ROLE_BIT_ALL, 0},
+    {"password", JCHECK_STRING, ROLE_BIT_ALL, 0},
+    {"barred", JCHECK_BOOL, ROLE_BIT_ALL, 0},
 };
 
 static const struct topo_field impu_fields[] = {
-    {"uri", KIND_STRING, ROLE_BIT_ALL, ROLE_BIT_ALL},
-    {"barred", KIND_BOOL, ROLE_BIT_ALL, 0},
+    {"uri", JCHECK_STRING, ROLE_BIT_ALL, ROLE_BIT_ALL},
+    {"barred", JCHECK_BOOL, ROLE_BIT_ALL, 0},
 };
 
 #define TOPO_N_FIELDS(table) (sizeof(table) / sizeof((table)[0]))
@@ -192,60 +187,12 @@ static void path_index(char *out, const char *base, const char *key, size_t i)
 	path_append(out, index);
 }
 
-static const char *kind_name(enum topo_kind kind)
+static int check_kind(struct topo_ctx *c, const char *path, const json_t *v, enum jcheck_kind kind)
 {
-	static const char *const names[] = {
-	    [KIND_STRING] = "a string", [KIND_BOOL] = "a boolean",   [KIND_INT] = "an integer",
-	    [KIND_ARRAY] = "an array",  [KIND_OBJECT] = "an object",
-	};
-
-	return names[kind];
-}
-
-/* Names what the file holds, for "expected X, found Y". */
-static const char *json_name(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		return "an object";
-	case JSON_ARRAY:
-		return "an array";
-	case JSON_STRING:
-		return "a string";
-	case JSON_INTEGER:
-	case JSON_REAL:
-		return "a number";
-	case JSON_TRUE:
-	case JSON_FALSE:
-		return "a boolean";
-	case JSON_NULL:
-		return "null";
-	}
-	return "an unknown value";
-}
-
-static bool kind_matches(const json_t *v, enum topo_kind kind)
-{
-	switch (kind) {
-	case KIND_STRING:
-		return json_is_string(v);
-	case KIND_BOOL:
-		return json_is_boolean(v);
-	case KIND_INT:
-		return json_is_integer(v);
-	case KIND_ARRAY:
-		return json_is_array(v);
-	case KIND_OBJECT:
-		return json_is_object(v);
-	}
-	return false;
-}
-
-static int check_kind(struct topo_ctx *c, const char *path, const json_t *v, enum topo_kind kind)
-{
-	if (kind_matches(v, kind))
+	if (jcheck_kind_matches(v, kind))
 		return 0;
-	return topo_fail(c, path, "expected %s, found %s", kind_name(kind), json_name(v));
+	return topo_fail(c, path, "expected %s, found %s", jcheck_kind_name(kind),
+	                 jcheck_json_name(v));
 }
 
 /* Checks an object against its field table: no unknown key (typos must not pass
@@ -261,7 +208,7 @@ static int check_fields(struct topo_ctx *c, const char *path, json_t *obj,
 	size_t i;
 	int rc;
 
-	rc = check_kind(c, path, obj, KIND_OBJECT);
+	rc = check_kind(c, path, obj, JCHECK_OBJECT);
 	if (rc < 0)
 		return rc;
 	json_object_foreach(obj, key, v)
@@ -298,53 +245,9 @@ static int dup_string(struct topo_ctx *c, const char *path, const char *s, char 
 	return *out ? 0 : topo_nomem(c, path);
 }
 
-static bool is_digit(char ch)
-{
-	return ch >= '0' && ch <= '9';
-}
-
 static bool is_alnum(char ch)
 {
-	return is_digit(ch) || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
-}
-
-/* RFC 1035 2.3.1 as relaxed by RFC 1123 2.1: letters, digits and '-', not at either end. */
-static bool is_dns_label(const char *s, size_t len)
-{
-	if (len == 0 || len > TOPO_DNS_LABEL_MAX || s[0] == '-' || s[len - 1] == '-')
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!is_alnum(s[i]) && s[i] != '-')
-			return false;
-	return true;
-}
-
-static bool is_dns_name(const char *s)
-{
-	size_t len = strlen(s);
-	const char *label = s;
-	const char *dot;
-
-	if (len == 0 || len > TOPO_DNS_NAME_MAX)
-		return false;
-	while ((dot = strchr(label, '.')) != NULL) {
-		if (!is_dns_label(label, (size_t)(dot - label)))
-			return false;
-		label = dot + 1;
-	}
-	return is_dns_label(label, strlen(label));
-}
-
-/* '+' then 1 to 15 digits: the form of tel prefixes and of global tel numbers. */
-static bool is_e164(const char *s)
-{
-	size_t n;
-
-	if (s[0] != '+')
-		return false;
-	for (n = 0; is_digit(s[n + 1]); n++)
-		;
-	return s[n + 1] == '\0' && n >= 1 && n <= TOPO_E164_DIGITS_MAX;
+	return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
 }
 
 /* Lab names become folder names for the launcher: keep them to safe characters. */
@@ -352,55 +255,11 @@ static bool is_lab_name(const char *s)
 {
 	size_t len = strlen(s);
 
-	if (len == 0 || len > TOPO_DNS_LABEL_MAX || s[0] == '.')
+	if (len == 0 || len > JCHECK_DNS_LABEL_MAX || s[0] == '.')
 		return false;
 	for (size_t i = 0; i < len; i++)
 		if (!is_alnum(s[i]) && s[i] != '-' && s[i] != '_' && s[i] != '.')
 			return false;
-	return true;
-}
-
-/* Characters that may not appear in an identity we put into SIP headers unescaped. */
-static bool is_plain_text(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s <= ' ' || *s == 0x7f || strchr("<>\"", *s))
-			return false;
-	return true;
-}
-
-/* RFC 4282 2.1: user@realm; the realm is a domain name. */
-static bool is_impi(const char *s)
-{
-	const char *at = strrchr(s, '@');
-
-	return at && at != s && is_plain_text(s) && is_dns_name(at + 1);
-}
-
-static int hex_value(char ch)
-{
-	if (is_digit(ch))
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
-/* Decodes exactly 2 * n hex digits into out; false for any other length or character. */
-static bool hex_decode(const char *s, uint8_t *out, size_t n)
-{
-	if (strlen(s) != 2 * n)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		int hi = hex_value(s[2 * i]);
-		int lo = hex_value(s[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return false;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
 	return true;
 }
 
@@ -541,7 +400,7 @@ static int parse_role(struct topo_ctx *c, const char *path, json_t *obj, enum to
 	path_key(sub, path, "role");
 	if (!v)
 		return topo_fail(c, sub, "required field is missing");
-	rc = check_kind(c, sub, v, KIND_STRING);
+	rc = check_kind(c, sub, v, JCHECK_STRING);
 	if (rc < 0)
 		return rc;
 	rc = topo_role_parse(json_string_value(v));
@@ -560,7 +419,7 @@ static int parse_node_name(struct topo_ctx *c, const char *path, json_t *obj, st
 	size_t len;
 
 	path_key(sub, path, "name");
-	if (!is_dns_label(name, strlen(name)))
+	if (!jcheck_dns_label(name))
 		return topo_fail(c, sub,
 		                 "\"%s\" is not a DNS label (1-63 letters, digits or '-', "
 		                 "not starting or ending with '-')",
@@ -571,9 +430,9 @@ static int parse_node_name(struct topo_ctx *c, const char *path, json_t *obj, st
 			                 "\"%s\" is already used by domains[%zu].nodes[%zu]", name,
 			                 domain_index(c->t, d), i);
 	len = strlen(name) + 1 + strlen(d->name);
-	if (len > TOPO_DNS_NAME_MAX)
+	if (len > JCHECK_DNS_NAME_MAX)
 		return topo_fail(c, sub, "\"%s.%s\" is longer than %d characters", name, d->name,
-		                 TOPO_DNS_NAME_MAX);
+		                 JCHECK_DNS_NAME_MAX);
 	if (dup_string(c, sub, name, &n->name) < 0)
 		return -ENOMEM;
 	n->fqdn = malloc(len + 1);
@@ -633,7 +492,7 @@ static int parse_capabilities(struct topo_ctx *c, const char *path, json_t *obj,
 	json_array_foreach(list, i, v)
 	{
 		path_index(sub, path, "capabilities", i);
-		rc = check_kind(c, sub, v, KIND_INT);
+		rc = check_kind(c, sub, v, JCHECK_INT);
 		if (rc < 0)
 			return rc;
 		value = json_integer_value(v);
@@ -723,7 +582,7 @@ static int parse_node(struct topo_ctx *c, const char *path, json_t *obj, struct 
 	enum topo_role role = TOPO_HSS;
 	int rc;
 
-	rc = check_kind(c, path, obj, KIND_OBJECT);
+	rc = check_kind(c, path, obj, JCHECK_OBJECT);
 	if (rc < 0)
 		return rc;
 	rc = parse_role(c, path, obj, &role);
@@ -805,17 +664,13 @@ static int resolve_ue(struct topo_ctx *c, const char *path, struct topo_domain *
 /* TS 23.003 13.4: a public identity is a SIP URI or a tel URI (RFC 3966, global form). */
 static int check_impu_uri(struct topo_ctx *c, const char *path, const char *uri)
 {
-	if (strncmp(uri, "tel:", 4) == 0) {
-		if (!is_e164(uri + 4))
-			return topo_fail(c, path,
-			                 "\"%s\" is not a global tel URI (\"tel:+\" then 1-15 "
-			                 "digits)",
-			                 uri);
+	if (jcheck_impu(uri))
 		return 0;
-	}
-	if ((strncmp(uri, "sip:", 4) == 0 && uri[4] && is_plain_text(uri + 4)) ||
-	    (strncmp(uri, "sips:", 5) == 0 && uri[5] && is_plain_text(uri + 5)))
-		return 0;
+	if (strncmp(uri, "tel:", 4) == 0)
+		return topo_fail(c, path,
+		                 "\"%s\" is not a global tel URI (\"tel:+\" then 1-15 "
+		                 "digits)",
+		                 uri);
 	return topo_fail(c, path, "\"%s\" is not a sip:, sips: or tel: URI", uri);
 }
 
@@ -838,7 +693,8 @@ static int parse_impu(struct topo_ctx *c, const char *path, json_t *v, struct to
 		impu->barred = get_bool(v, "barred", false);
 		path_key(sub, path, "uri");
 	} else {
-		return topo_fail(c, path, "expected a string or an object, found %s", json_name(v));
+		return topo_fail(c, path, "expected a string or an object, found %s",
+		                 jcheck_json_name(v));
 	}
 	rc = check_impu_uri(c, sub, uri);
 	if (rc < 0)
@@ -890,7 +746,7 @@ static int parse_hex_field(struct topo_ctx *c, const char *path, json_t *obj, co
 	*present = v != NULL;
 	if (!v)
 		return 0;
-	if (hex_decode(json_string_value(v), out, n))
+	if (codec_hex_decode(json_string_value(v), out, n) == 0)
 		return 0;
 	path_key(sub, path, key);
 	return topo_fail(c, sub, "expected %zu hex digits", 2 * n);
@@ -982,7 +838,7 @@ static int parse_subscriber(struct topo_ctx *c, const char *path, json_t *obj,
 		return rc;
 	impi = json_string_value(json_object_get(obj, "impi"));
 	path_key(sub, path, "impi");
-	if (!is_impi(impi))
+	if (!jcheck_impi(impi))
 		return topo_fail(c, sub, "\"%s\" is not of the form user@realm", impi);
 	rc = check_unique(c, sub, &c->impis, impi);
 	if (rc < 0)
@@ -1014,7 +870,7 @@ static int parse_domain_name(struct topo_ctx *c, const char *path, json_t *obj,
 	char sub[TOPO_PATH_MAX];
 
 	path_key(sub, path, "name");
-	if (!is_dns_name(name))
+	if (!jcheck_dns_name(name))
 		return topo_fail(c, sub,
 		                 "\"%s\" is not a DNS name (dot-separated labels of letters, "
 		                 "digits and '-')",
@@ -1046,11 +902,11 @@ static int parse_tel_prefixes(struct topo_ctx *c, const char *path, json_t *obj,
 	json_array_foreach(list, i, v)
 	{
 		path_index(sub, path, "tel_prefixes", i);
-		rc = check_kind(c, sub, v, KIND_STRING);
+		rc = check_kind(c, sub, v, JCHECK_STRING);
 		if (rc < 0)
 			return rc;
 		prefix = json_string_value(v);
-		if (!is_e164(prefix))
+		if (!jcheck_e164(prefix))
 			return topo_fail(
 			    c, sub, "\"%s\" is not an E.164 prefix ('+' then 1-15 digits)", prefix);
 		for (size_t di = 0; di < c->t->n_domains; di++) {

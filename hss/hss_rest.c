@@ -7,6 +7,7 @@
 #include "hss.h"
 
 #include "codec.h"
+#include "jcheck.h"
 #include "loop.h"
 #include "prom.h"
 #include "rest.h"
@@ -25,31 +26,28 @@
 
 #define LIST_LIMIT_MAX 1000 /* most subscribers one GET /subscribers?limit= page holds */
 #define ERR_MAX        512  /* bytes of a 400/409 message, like rest_error's buffer */
-#define DNS_NAME_MAX   253  /* RFC 1035 2.3.4: characters of a domain name as text */
-#define DNS_LABEL_MAX  63   /* RFC 1035 2.3.4: characters of one label */
-#define E164_MAX       15   /* ITU-T E.164 6.1: digits of a number */
 
 /* --- input: JSON -> struct hss_subscriber ------------------------------------------- */
 
-/* JSON types a field may have, as error messages name them. */
-enum field_kind { KIND_STRING, KIND_BOOL, KIND_ARRAY, KIND_OUTPUT };
-
 /* One key a JSON object may carry. */
 struct field {
-	const char *key;      /* JSON key */
-	enum field_kind kind; /* type it must have; KIND_OUTPUT: answered, never accepted */
+	const char *key;       /* JSON key */
+	enum jcheck_kind kind; /* type it must have (unchecked for output fields) */
+	bool output;           /* answered by GET, never accepted in a body */
 };
 
 static const struct field subscriber_fields[] = {
-    {"impi", KIND_STRING}, {"impus", KIND_ARRAY},     {"k", KIND_STRING},
-    {"op", KIND_STRING},   {"opc", KIND_STRING},      {"amf", KIND_STRING},
-    {"sqn", KIND_STRING},  {"password", KIND_STRING}, {"barred", KIND_BOOL},
-    {"auth", KIND_OUTPUT}, {"serving", KIND_OUTPUT},
+    {"impi", JCHECK_STRING, false},   {"impus", JCHECK_ARRAY, false},
+    {"k", JCHECK_STRING, false},      {"op", JCHECK_STRING, false},
+    {"opc", JCHECK_STRING, false},    {"amf", JCHECK_STRING, false},
+    {"sqn", JCHECK_STRING, false},    {"password", JCHECK_STRING, false},
+    {"barred", JCHECK_BOOL, false},   {"auth", JCHECK_OBJECT, true},
+    {"serving", JCHECK_OBJECT, true},
 };
 
 static const struct field impu_fields[] = {
-    {"uri", KIND_STRING},
-    {"barred", KIND_BOOL},
+    {"uri", JCHECK_STRING, false},
+    {"barred", JCHECK_BOOL, false},
 };
 
 #define N_FIELDS(t) (sizeof(t) / sizeof((t)[0]))
@@ -68,49 +66,6 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 	return -EINVAL;
 }
 
-static const char *json_kind_name(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		return "an object";
-	case JSON_ARRAY:
-		return "an array";
-	case JSON_STRING:
-		return "a string";
-	case JSON_INTEGER:
-	case JSON_REAL:
-		return "a number";
-	case JSON_TRUE:
-	case JSON_FALSE:
-		return "a boolean";
-	case JSON_NULL:
-		break;
-	}
-	return "null";
-}
-
-static bool kind_matches(const json_t *v, enum field_kind kind)
-{
-	switch (kind) {
-	case KIND_STRING:
-		return json_is_string(v);
-	case KIND_BOOL:
-		return json_is_boolean(v);
-	case KIND_ARRAY:
-		return json_is_array(v);
-	case KIND_OUTPUT:
-		break;
-	}
-	return false;
-}
-
-static const char *const kind_names[] = {
-    [KIND_STRING] = "a string",
-    [KIND_BOOL] = "a boolean",
-    [KIND_ARRAY] = "an array",
-    [KIND_OUTPUT] = "nothing",
-};
-
 /* Every key of obj must be in the table and have its type. where prefixes messages
  * ("impus[1].") and is "" at the top level. */
 static int check_fields(json_t *obj, const struct field *table, size_t n, const char *where,
@@ -128,14 +83,14 @@ static int check_fields(json_t *obj, const struct field *table, size_t n, const 
 		/* Keys are peer input: quote only a bounded prefix. */
 		if (i == n)
 			return fail(err, errlen, "unknown field %s%.64s", where, key);
-		if (table[i].kind == KIND_OUTPUT)
+		if (table[i].output)
 			return fail(err, errlen,
 			            "%s%s: output-only field (keys are write-only: give k with "
 			            "op or opc, or password)",
 			            where, key);
-		if (!kind_matches(v, table[i].kind))
+		if (!jcheck_kind_matches(v, table[i].kind))
 			return fail(err, errlen, "%s%s: expected %s, found %s", where, key,
-			            kind_names[table[i].kind], json_kind_name(v));
+			            jcheck_kind_name(table[i].kind), jcheck_json_name(v));
 	}
 	return 0;
 }
@@ -154,68 +109,6 @@ static int copy_string(const json_t *v, const char *name, char *out, size_t size
 		return fail(err, errlen, "%s: longer than %zu bytes", name, size - 1);
 	memcpy(out, s, len + 1);
 	return 0;
-}
-
-static bool is_alnum(char ch)
-{
-	return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
-}
-
-/* RFC 1035 2.3.1 as relaxed by RFC 1123 2.1 (the topology file's rule). */
-static bool is_dns_label(const char *s, size_t len)
-{
-	if (len == 0 || len > DNS_LABEL_MAX || s[0] == '-' || s[len - 1] == '-')
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!is_alnum(s[i]) && s[i] != '-')
-			return false;
-	return true;
-}
-
-static bool is_dns_name(const char *s)
-{
-	const char *dot;
-
-	if (s[0] == '\0' || strlen(s) > DNS_NAME_MAX)
-		return false;
-	while ((dot = strchr(s, '.')) != NULL) {
-		if (!is_dns_label(s, (size_t)(dot - s)))
-			return false;
-		s = dot + 1;
-	}
-	return is_dns_label(s, strlen(s));
-}
-
-/* Identities go into SIP headers unescaped: no controls, spaces, '<', '>' or '"'. */
-static bool is_plain_text(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s <= ' ' || *s == 0x7f || strchr("<>\"", *s))
-			return false;
-	return true;
-}
-
-/* RFC 4282 2.1: user@realm, the realm a domain name (the topology file's rule, so every
- * seeded subscriber passes it too). */
-static bool is_impi(const char *s)
-{
-	const char *at = strrchr(s, '@');
-
-	return at && at != s && is_plain_text(s) && is_dns_name(at + 1);
-}
-
-/* TS 23.003 13.4: a SIP URI, or a tel URI in global form (RFC 3966 5.1.4). */
-static bool is_impu(const char *uri)
-{
-	size_t n = 0;
-
-	if (strncmp(uri, "tel:+", 5) == 0) {
-		while (uri[5 + n] >= '0' && uri[5 + n] <= '9')
-			n++;
-		return uri[5 + n] == '\0' && n >= 1 && n <= E164_MAX;
-	}
-	return (strncmp(uri, "sip:", 4) == 0 && uri[4] && is_plain_text(uri + 4)) ||
-	       (strncmp(uri, "sips:", 5) == 0 && uri[5] && is_plain_text(uri + 5));
 }
 
 /* The IMPI comes from the body and, for PUT, from the path: both must agree. */
@@ -238,7 +131,7 @@ static int parse_impi(json_t *obj, const char *path_impi, struct hss_subscriber 
 	if (path_impi && strcmp(sub->impi, path_impi) != 0)
 		return fail(err, errlen, "impi: \"%.64s\" differs from the IMPI in the path",
 		            sub->impi);
-	if (!is_impi(sub->impi))
+	if (!jcheck_impi(sub->impi))
 		return fail(err, errlen, "impi: \"%.64s\" is not of the form user@realm",
 		            sub->impi);
 	return 0;
@@ -264,16 +157,16 @@ static int parse_impu(json_t *v, size_t i, struct hss_impu *impu, char *err, siz
 		snprintf(name, sizeof(name), "impus[%zu].uri", i);
 	} else if (!json_is_string(v)) {
 		return fail(err, errlen, "%s: expected a string or an object, found %s", name,
-		            json_kind_name(v));
+		            jcheck_json_name(v));
 	}
 	ret = copy_string(uri, name, impu->uri, sizeof(impu->uri), err, errlen);
 	if (ret < 0)
 		return ret;
-	if (!is_impu(impu->uri))
+	if (!jcheck_impu(impu->uri))
 		return fail(err, errlen,
 		            "%s: \"%.64s\" is not a sip:, sips: or tel: URI (tel:+ then 1-%d "
 		            "digits)",
-		            name, impu->uri, E164_MAX);
+		            name, impu->uri, JCHECK_E164_DIGITS_MAX);
 	return 0;
 }
 
@@ -390,7 +283,7 @@ static int subscriber_parse(json_t *body, const char *path_impi, struct hss_subs
 	*set_sqn = false;
 	if (!json_is_object(body))
 		return fail(err, errlen, "body: expected a JSON object, found %s",
-		            body ? json_kind_name(body) : "nothing");
+		            body ? jcheck_json_name(body) : "nothing");
 	ret = check_fields(body, subscriber_fields, N_FIELDS(subscriber_fields), "", err, errlen);
 	if (ret == 0)
 		ret = parse_impi(body, path_impi, sub, err, errlen);

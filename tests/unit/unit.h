@@ -11,6 +11,7 @@ int test_milenage_register(void);
 int test_aka_register(void);
 int test_digest_register(void);
 int test_topo_register(void);
+int test_jcheck_register(void);
 int test_rest_register(void);
 int test_dia_cx_register(void);
 int test_hss_store_register(void);
