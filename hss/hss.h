@@ -48,9 +48,9 @@ json_t *hss_stats_json(const struct hss_stats *st);
 
 /* The daemon: everything the HSS owns, reached from its loop and its Cx handlers. */
 struct hss {
-	struct topo *topo;            /* owned; the lab's topology */
+	struct topo *topo;            /* the lab (owned by main's struct daemon) */
 	const struct topo_node *node; /* this HSS in topo */
-	struct loop *loop;            /* owned; the loop thread runs REST and signals */
+	struct loop *loop;            /* the loop running REST and signals (main's daemon) */
 	struct rest *rest;            /* owned; provisioning and status API */
 	struct hss_store *store;      /* owned; subscribers, thread safe */
 	uint64_t started_ms;          /* loop_clock_ms() at start, for uptime */
