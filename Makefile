@@ -37,7 +37,7 @@ endef
 $(foreach r,$(ROLES),$(eval $(call role_rules,$(r))))
 ROLE_LIBS := $(foreach r,$(ROLES),$($(r)_LIB))
 
-TOOLS := $(patsubst tests/%/main.c,$(BIN)/%,$(wildcard tests/cxclient/main.c tests/ue/main.c))
+TOOLS := $(patsubst tests/%/main.c,$(BIN)/%,$(wildcard tests/cxclient/main.c tests/ue/main.c tests/sipsend/main.c))
 $(BIN)/%: $(BUILD)/tests/%/main.o $(COMMON_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
