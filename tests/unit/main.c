@@ -10,12 +10,20 @@ static const struct {
 	const char *name;
 	int (*add)(void);
 } suites[] = {
-    {"loop", test_loop_register},         {"codec", test_codec_register},
-    {"milenage", test_milenage_register}, {"aka", test_aka_register},
-    {"digest", test_digest_register},     {"topo", test_topo_register},
-    {"jcheck", test_jcheck_register},     {"rest", test_rest_register},
-    {"dia_cx", test_dia_cx_register},     {"hss_store", test_hss_store_register},
-    {"hss_cx", test_hss_cx_register},     {"hss_rest", test_hss_rest_register},
+    {"loop", test_loop_register},
+    {"codec", test_codec_register},
+    {"milenage", test_milenage_register},
+    {"aka", test_aka_register},
+    {"digest", test_digest_register},
+    {"topo", test_topo_register},
+    {"jcheck", test_jcheck_register},
+    {"rest", test_rest_register},
+    {"dia_cx", test_dia_cx_register},
+    {"hss_store", test_hss_store_register},
+    {"hss_cx", test_hss_cx_register},
+    {"hss_rest", test_hss_rest_register},
+    {"sip_transport", test_sip_transport_register},
+    {"sip_msg", test_sip_msg_register},
 };
 
 int unit_add_suite(const char *name, CU_TestInfo *tests)
