@@ -11,7 +11,7 @@ CFLAGS  ?= $(OPT) -g
 WARN    := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
            -Wcast-qual -Wno-unused-parameter
 PKGS    := libosip2 libmicrohttpd jansson libcrypto sqlite3
-CPPFLAGS += -D_GNU_SOURCE -Icommon -Ihss -Ipcscf -Iicscf -Iscscf $(shell pkg-config --cflags $(PKGS))
+CPPFLAGS += -D_GNU_SOURCE -Icommon -Ihss -Ipcscf -Iicscf -Iscscf -Itests/ue $(shell pkg-config --cflags $(PKGS))
 LDLIBS  := $(shell pkg-config --libs $(PKGS)) -lfdcore -lfdproto -lpthread
 ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(SAN)
 
@@ -42,6 +42,16 @@ $(BIN)/%: $(BUILD)/tests/%/main.o $(COMMON_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
+# The test UE: like a role, main.c wires and the rest is a library the unit tests link.
+UE_SRC := $(filter-out tests/ue/main.c,$(wildcard tests/ue/*.c))
+UE_LIB := $(BUILD)/libue.a
+$(UE_LIB): $(UE_SRC:%.c=$(BUILD)/%.o)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+$(BIN)/ue: $(BUILD)/tests/ue/main.o $(UE_LIB) $(COMMON_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(BUILD)/unit-tests
 
@@ -55,7 +65,7 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -MMD -MP -c -o $@ $<
 
-$(UNIT_BIN): $(UNIT_SRC:%.c=$(BUILD)/%.o) $(ROLE_LIBS) $(COMMON_LIB)
+$(UNIT_BIN): $(UNIT_SRC:%.c=$(BUILD)/%.o) $(ROLE_LIBS) $(UE_LIB) $(COMMON_LIB)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS) -lcunit
 
 unit: $(UNIT_BIN)

@@ -24,6 +24,7 @@ static const struct {
     {"hss_rest", test_hss_rest_register},
     {"sip_transport", test_sip_transport_register},
     {"sip_msg", test_sip_msg_register},
+    {"ue", test_ue_register},
 };
 
 int unit_add_suite(const char *name, CU_TestInfo *tests)
