@@ -24,6 +24,7 @@ static const struct {
     {"hss_rest", test_hss_rest_register},
     {"sip_transport", test_sip_transport_register},
     {"sip_msg", test_sip_msg_register},
+    {"sip_proxy", test_sip_proxy_register},
     {"ue", test_ue_register},
 };
 

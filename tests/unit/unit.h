@@ -19,6 +19,7 @@ int test_hss_cx_register(void);
 int test_hss_rest_register(void);
 int test_sip_transport_register(void);
 int test_sip_msg_register(void);
+int test_sip_proxy_register(void);
 int test_ue_register(void);
 
 /* Adds a suite named name with the NULL-terminated tests; returns 0 or a CUnit error. */
