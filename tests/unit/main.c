@@ -26,6 +26,13 @@ static const struct {
     {"sip_msg", test_sip_msg_register},
     {"sip_proxy", test_sip_proxy_register},
     {"ue", test_ue_register},
+    {"pcscf_reg", test_pcscf_reg_register},
+    {"pcscf_store", test_pcscf_store_register},
+    {"icscf_select", test_icscf_select_register},
+    {"icscf_reg", test_icscf_reg_register},
+    {"scscf_auth", test_scscf_auth_register},
+    {"scscf_userdata", test_scscf_userdata_register},
+    {"scscf_reg", test_scscf_reg_register},
 };
 
 int unit_add_suite(const char *name, CU_TestInfo *tests)

@@ -21,6 +21,13 @@ int test_sip_transport_register(void);
 int test_sip_msg_register(void);
 int test_sip_proxy_register(void);
 int test_ue_register(void);
+int test_pcscf_reg_register(void);
+int test_pcscf_store_register(void);
+int test_icscf_select_register(void);
+int test_icscf_reg_register(void);
+int test_scscf_auth_register(void);
+int test_scscf_userdata_register(void);
+int test_scscf_reg_register(void);
 
 /* Adds a suite named name with the NULL-terminated tests; returns 0 or a CUnit error. */
 int unit_add_suite(const char *name, CU_TestInfo *tests);
