@@ -45,7 +45,7 @@ start_node() {
 			jq -e --argjson pid "$pid" '.ready == true and .pid == $pid' >/dev/null 2>&1; then
 			return 0
 		fi
-		kill -0 "$pid" 2>/dev/null || break
+		running "$pid" || break
 		sleep 0.05
 	done
 	not_ok "start $fqdn (log follows)"
@@ -53,23 +53,33 @@ start_node() {
 	return 1
 }
 
+# running pid: alive and not a zombie (an exited child stays one until reaped)
+running() {
+	local state
+	state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+	[ -n "$state" ] && [ "$state" != Z ]
+}
+
 # stop_node fqdn: SIGTERM to the pid we started, wait for it to exit
 stop_node() {
 	local pid; pid=$(cat "$scratch/$1/pid" 2>/dev/null) || return 0
 	kill "$pid" 2>/dev/null || return 0
-	for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.05; done
-	kill -9 "$pid" 2>/dev/null
+	for _ in $(seq 1 250); do running "$pid" || break; sleep 0.02; done
+	running "$pid" && kill -9 "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	return 0
 }
 
-alive() { kill -0 "$(cat "$scratch/$1/pid")" 2>/dev/null; }
+alive() { running "$(cat "$scratch/$1/pid")"; }
 
 finish() {
 	for pid in "${started_pids[@]}"; do
 		kill "$pid" 2>/dev/null
 	done
 	for pid in "${started_pids[@]}"; do
-		for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-		kill -9 "$pid" 2>/dev/null
+		for _ in $(seq 1 250); do running "$pid" || break; sleep 0.02; done
+		running "$pid" && kill -9 "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
 	done
 	if [ "$failed" -ne 0 ]; then
 		echo "  (logs kept in $scratch)"

@@ -20,7 +20,7 @@ check_eq "MAR over TLS: vector verifies" "2001 true" \
 	"$(jq -r '"\(.result) \(.items[0].verify.mac_ok)"' "$scratch/ans")"
 pid=$(cat "$run/hss.ims.alpha.test/pid")
 check "lab down" "$top/lab" down "$topo"
-check "HSS process gone" sh -c "! kill -0 $pid 2>/dev/null"
+check "HSS process gone" eval "! running $pid"
 check "pid file removed" test ! -f "$run/hss.ims.alpha.test/pid"
 rm -rf "$run"
 finish
