@@ -39,7 +39,9 @@ struct scscf;
 
 /* scscf_auth.c */
 
-#define SCSCF_AUTH_VECTORS   8      /* challenges kept per IMPI; one more drops the oldest */
+#define SCSCF_AUTH_VECTORS                                                                         \
+	32                          /* challenges kept per IMPI (load tests share one IMPI         \
+	                               among many clients); one more drops the oldest */
 #define SCSCF_AUTH_TTL_MS    30000  /* a challenge not answered by then is forgotten */
 #define SCSCF_AUTH_IMPIS_MAX 100000 /* IMPIs with pending challenges; beyond, oldest go */
 
