@@ -81,6 +81,12 @@ finish() {
 		running "$pid" && kill -9 "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 	done
+	# Under `make asan` the daemons report memory errors and leaks in their logs at exit.
+	for log in "$scratch"/*/log; do
+		[ -f "$log" ] || continue
+		grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$log" &&
+			not_ok "sanitizer report in $log"
+	done
 	if [ "$failed" -ne 0 ]; then
 		echo "  (logs kept in $scratch)"
 	else
