@@ -3,6 +3,7 @@
 #   make test     unit tests, then end-to-end tests on loopback
 #   make lint     clang-format check and banned-function grep
 #   make asan     rebuild with AddressSanitizer/UBSan into build-asan/
+.DEFAULT_GOAL := all
 BUILD   ?= build
 BIN     ?= bin
 CC      ?= cc

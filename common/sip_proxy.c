@@ -1,10 +1,12 @@
 /* The transaction-stateful proxy core (RFC 3261 16, 17; RFC 3581; RFC 6026). One
- * struct sip_req is one server transaction plus, once the role forwards it, the one
- * client transaction (and its CANCEL) it owns; both are found in O(1) through the
- * sip_txn tables (server key of 17.2.3, our branch of 17.1.3). Forwarding edits the
- * received bytes (sip_msg); the responses the core originates are built from the
- * request. Transactions that end are unlinked at once and freed on the next loop turn,
- * never inside their own callbacks. */
+ * struct sip_req is one server transaction plus, once the role forwards it, one client
+ * transaction per branch (struct cli, with its CANCEL); both are found in O(1) through
+ * the sip_txn tables (server key of 17.2.3, our branch of 17.1.3). Forwarding once is a
+ * fork with one branch, so the response context of 16.7 has one code path. Forwarding
+ * edits the received bytes (sip_msg); the responses the core originates are built from
+ * the request. The core also keeps the dialogs it Record-Routed (GET /dialogs) and the
+ * session counters. Transactions that end are unlinked at once and freed on the next
+ * loop turn, never inside their own callbacks. */
 #include "sip_proxy.h"
 
 #include "log.h"
@@ -44,6 +46,17 @@
 #define VIA_MAX         (32 + SENT_BY_MAX + BRANCH_LEN)
 /* Default SIP port, RFC 3261 19.1.2. */
 #define SIP_PORT 5060
+/* User part of our Record-Route URI ("orig"), with the NUL. */
+#define RR_USER_MAX 64
+/* A Route value we push (a stored Path entry), with < > and the NUL. */
+#define ROUTE_MAX 1024
+/* Dialog keys (Call-ID and both tags); longer ones are not tracked. */
+#define DLG_KEY_MAX 512
+/* Record-Route values kept per dialog, and their bytes. */
+#define DLG_ROUTES_MAX      16
+#define DLG_ROUTE_BYTES_MAX 4096
+/* A dialog nothing passed through for 12 h is forgotten (a lost BYE). */
+#define DLG_IDLE_MS (12ull * 3600 * 1000)
 
 /* Server transaction states (RFC 3261 17.2.1, 17.2.2; RFC 6026 7.1 Accepted). */
 enum srv_state {
@@ -56,7 +69,6 @@ enum srv_state {
 
 /* Client transaction states (RFC 3261 17.1.1, 17.1.2; RFC 6026 7.2 Accepted). */
 enum cli_state {
-	CLI_NONE,       /* not forwarded (yet) */
 	CLI_TRYING,     /* sent, no response: Timers A/E and B/F */
 	CLI_PROCEEDING, /* provisional received */
 	CLI_COMPLETED,  /* non-2xx final (INVITE: ACK sent, Timer D) or final (Timer K) */
@@ -72,24 +84,68 @@ struct upstream {
 	struct sockaddr_in via_dst; /* TCP fallback: source address, Via sent-by port */
 };
 
+struct sip_req;
+
+/* One client transaction: the copy of a request sent on one branch (RFC 3261 16.6,
+ * 17.1), with the CANCEL of 9.1 that may follow it. */
+struct cli {
+	struct sip_req *r;           /* owning request */
+	struct sip_txn_link link;    /* in p->by_branch while responses may match */
+	bool linked;                 /* link is in p->by_branch */
+	unsigned index;              /* branch number in the fork (0 for a plain forward) */
+	enum cli_state state;        /* state */
+	struct sip_target target;    /* next hop */
+	enum sip_proto proto;        /* transport used (UDP upgraded to TCP) */
+	char branch[BRANCH_LEN + 1]; /* branch of our Via on this copy */
+	int final;                   /* final status received or generated, 0 while pending */
+	char *fwd;                   /* owned; the request as sent (UDP, INVITE) */
+	size_t fwd_len;              /* its length */
+	char *ack;                   /* owned; ACK sent for a non-2xx (17.1.1.3) */
+	size_t ack_len;              /* its length */
+	uint64_t retx;               /* Timer A or E */
+	uint64_t end;                /* Timer B, F, D, K or M */
+	uint64_t timer_c;            /* Timer C (16.6 step 11), INVITE */
+	uint32_t e_ms;               /* next Timer A/E interval */
+	bool got_prov;               /* a provisional response arrived */
+	bool cancelled;              /* a CANCEL (upstream, 2xx/6xx elsewhere, Timer C) asked */
+	bool cancel_sent;            /* our CANCEL went downstream */
+	char *cancel;                /* owned; the CANCEL, for retransmissions */
+	size_t cancel_len;           /* its length */
+	uint64_t can_retx;           /* its Timer E */
+	uint64_t can_end;            /* 64*T1 after the CANCEL: give up, 487 */
+	uint32_t can_ms;             /* next CANCEL retransmission interval */
+};
+
+struct dlg;
+
 /* One received request: its server transaction and, once forwarded, its client
- * transaction (with the CANCEL of 9.1). */
+ * transactions (the response context of 16.7). */
 struct sip_req {
 	struct sip_proxy *p;          /* owning proxy */
 	struct sip_txn_link srv_link; /* in p->by_key (not for ACK) */
-	struct sip_txn_link cli_link; /* in p->by_branch once forwarded */
-	bool in_srv, in_cli;          /* linked in by_key, by_branch */
+	bool in_srv;                  /* srv_link is in p->by_key */
 	struct sip_req *prev, *next;  /* p->all, every live request */
 	struct sip_req *reap_next;    /* p->reap once ended */
 	struct sip_msg *msg;          /* owned request; freed after the final response */
 	enum sip_method method;       /* its method */
 	struct upstream up;           /* where responses go */
-	char branch[BRANCH_LEN + 1];  /* branch of our Via when forwarded */
+	char branch[BRANCH_LEN + 1];  /* our branch for it (branch 0; loop detection) */
 	bool role_pending;            /* the role still has to reply or forward */
 	bool dead;                    /* ended: unlinked, waiting for the reap */
 	void *data;                   /* role data, owned through free_fn */
 	void (*free_fn)(void *data);  /* frees data when the request is freed */
 	uint64_t role_timer;          /* guard against a role that never answers */
+	/* routing (16.4, 16.6) */
+	unsigned core_mark;        /* sip_msg_edit_mark after the core's own edits: a
+	                              different mark means the role edited since */
+	bool routed;               /* sip_req_pop_routes ran */
+	unsigned routes_popped;    /* top Route values it removed */
+	bool strict;               /* it moved the last Route value into the Request-URI */
+	char *strict_ruri;         /* owned; that value's URI */
+	unsigned pop_mark;         /* edit mark before the pop, for sip_req_set_routes */
+	unsigned pop_end;          /* edit mark after it */
+	bool rr;                   /* sip_req_record_route was called */
+	char rr_user[RR_USER_MAX]; /* its user part, "" for none */
 	/* server transaction */
 	enum srv_state srv; /* state */
 	char *resp;         /* owned; last response, for retransmissions (UDP) */
@@ -98,56 +154,70 @@ struct sip_req {
 	uint64_t srv_retx;  /* Timer G */
 	uint64_t srv_end;   /* Timer H, I, J or L */
 	uint32_t g_ms;      /* next Timer G interval */
-	/* client transaction */
-	enum cli_state cli;       /* state */
-	struct sip_target target; /* next hop */
-	enum sip_proto cli_proto; /* transport used (UDP upgraded to TCP) */
-	char *fwd;                /* owned; the request as forwarded (UDP, INVITE) */
-	size_t fwd_len;           /* its length */
-	char *ack;                /* owned; ACK sent for a non-2xx (17.1.1.3) */
-	size_t ack_len;           /* its length */
-	uint64_t cli_retx;        /* Timer A or E */
-	uint64_t cli_end;         /* Timer B, F, D, K or M */
-	uint64_t timer_c;         /* Timer C (16.6 step 11), INVITE */
-	uint32_t e_ms;            /* next Timer A/E interval */
-	bool got_prov;            /* a provisional response arrived */
-	/* CANCEL of the forwarded INVITE (RFC 3261 9.1, 16.10) */
-	bool cancelled;    /* a CANCEL (or Timer C) asked for it */
-	bool cancel_sent;  /* our CANCEL went downstream */
-	char *cancel;      /* owned; the CANCEL, for retransmissions */
-	size_t cancel_len; /* its length */
-	uint64_t can_retx; /* its Timer E */
-	uint64_t can_end;  /* 64*T1 after the CANCEL: give up, 487 */
-	uint32_t can_ms;   /* next CANCEL retransmission interval */
-	size_t method_off; /* method text at key + method_off */
-	size_t key_len;    /* bytes of key */
-	char key[];        /* server key, NUL-terminated */
+	/* client transactions and the response context (16.7) */
+	bool forwarded;       /* the role forwarded it (sip_req_forward or sip_req_fork) */
+	struct cli *clis;     /* &one or an owned array; n_clis entries */
+	unsigned n_clis;      /* branches sent */
+	struct cli one;       /* the client transaction of a single forward */
+	bool cancel_asked;    /* upstream CANCELled it */
+	struct sip_msg *best; /* owned; best final response so far (16.7 step 6) */
+	bool best_local;      /* it was generated here (no Via of ours to pop) */
+	int best_status;      /* its status */
+	/* sessions and dialogs */
+	bool initial_invite; /* an INVITE without To tag (dialog-creating) */
+	uint64_t t0_us;      /* when it arrived, for the setup time */
+	struct dlg *dlgs;    /* early dialogs its responses created */
+	size_t method_off;   /* method text at key + method_off */
+	size_t key_len;      /* bytes of key */
+	char key[];          /* server key, NUL-terminated */
+};
+
+/* A dialog this node Record-Routed (RFC 3261 12, 16.6 step 4), for GET /dialogs. */
+struct dlg {
+	struct sip_txn_link link;        /* in p->dialogs, keyed "Call-ID\nfrom-tag\nto-tag" */
+	struct dlg *lru_prev, *lru_next; /* p->dlg_head..dlg_tail, least recently used first */
+	struct dlg *r_prev, *r_next;     /* req->dlgs while early */
+	struct sip_req *req;             /* the INVITE whose response created it while early,
+	                                    NULL once confirmed */
+	unsigned branch;                 /* branch of req that created it */
+	bool confirmed;                  /* a 2xx was seen */
+	uint64_t created;                /* loop_now at creation, ms */
+	uint64_t used;                   /* loop_now when a message last passed, ms */
+	char *routes;                    /* owned; the Record-Route values, NUL-separated */
+	unsigned n_routes;               /* values in routes */
+	size_t call_id_len, from_len;    /* lengths of the first two key parts */
+	size_t key_len;                  /* bytes of key */
+	char key[];                      /* the key, NUL-terminated */
 };
 
 struct sip_proxy {
-	struct loop *lp;                 /* borrowed */
-	struct sip_transport *tr;        /* owned */
-	const struct sip_proxy_ops *ops; /* role hooks, borrowed */
-	void *app;                       /* passed to the hooks */
-	const struct topo *topo;         /* borrowed, may be NULL */
-	char *address;                   /* owned copy of conf->address */
-	char *fqdn;                      /* owned copy of conf->fqdn (or of address) */
-	uint16_t port;                   /* bound SIP port */
-	char sent_by[SENT_BY_MAX];       /* "address:port" of our Via */
-	size_t sent_by_len;              /* its length */
-	char *uri;                       /* owned; "sip:fqdn:port;lr" */
-	uint32_t t1, t2, t4;             /* RFC 3261 timer values, ms */
-	uint32_t timer_c;                /* Timer C, ms */
-	unsigned max_txns;               /* cap on live requests */
-	struct sip_txn_table by_key;     /* server transactions */
-	struct sip_txn_table by_branch;  /* client transactions */
-	struct sip_req *all;             /* every live request (doubly linked) */
-	size_t n_reqs;                   /* entries in all */
-	struct sip_req *reap;            /* ended requests, freed by reap_timer */
-	uint64_t reap_timer;             /* pending reap, 0 when none */
-	bool closing;                    /* sip_proxy_free is running */
-	struct sip_proxy_stats stats;    /* counters */
-	char *scratch;                   /* owned; SCRATCH_SIZE bytes for rendering */
+	struct loop *lp;                    /* borrowed */
+	struct sip_transport *tr;           /* owned */
+	const struct sip_proxy_ops *ops;    /* role hooks, borrowed */
+	void *app;                          /* passed to the hooks */
+	const struct topo *topo;            /* borrowed, may be NULL */
+	char *address;                      /* owned copy of conf->address */
+	char *fqdn;                         /* owned copy of conf->fqdn (or of address) */
+	uint16_t port;                      /* bound SIP port */
+	char sent_by[SENT_BY_MAX];          /* "address:port" of our Via */
+	size_t sent_by_len;                 /* its length */
+	char *uri;                          /* owned; "sip:fqdn:port;lr" */
+	uint32_t t1, t2, t4;                /* RFC 3261 timer values, ms */
+	uint32_t timer_c;                   /* Timer C, ms */
+	unsigned max_txns;                  /* cap on live requests */
+	struct sip_txn_table by_key;        /* server transactions */
+	struct sip_txn_table by_branch;     /* client transactions */
+	struct sip_txn_table dialogs;       /* struct dlg by key */
+	struct dlg *dlg_head, *dlg_tail;    /* every dialog, least recently used first */
+	uint64_t dlg_timer;                 /* idle sweep, 0 when none */
+	struct sip_req *all;                /* every live request (doubly linked) */
+	size_t n_reqs;                      /* entries in all */
+	struct sip_req *reap;               /* ended requests, freed by reap_timer */
+	uint64_t reap_timer;                /* pending reap, 0 when none */
+	bool closing;                       /* sip_proxy_free is running */
+	struct sip_proxy_stats stats;       /* counters */
+	struct sip_proxy_sessions sessions; /* session counters */
+	char *scratch;                      /* owned; SCRATCH_SIZE bytes for rendering */
 };
 
 /* ---- small helpers ---- */
@@ -196,9 +266,9 @@ static struct sip_req *req_of_srv(struct sip_txn_link *l)
 	return (struct sip_req *)((char *)l - offsetof(struct sip_req, srv_link));
 }
 
-static struct sip_req *req_of_cli(struct sip_txn_link *l)
+static struct cli *cli_of_link(struct sip_txn_link *l)
 {
-	return (struct sip_req *)((char *)l - offsetof(struct sip_req, cli_link));
+	return (struct cli *)((char *)l - offsetof(struct cli, link));
 }
 
 static void timer_stop(struct sip_proxy *p, uint64_t *id)
@@ -212,6 +282,14 @@ static void timer_start(struct sip_req *r, uint64_t *id, uint64_t ms, loop_cb cb
 {
 	timer_stop(r->p, id);
 	*id = loop_timer_add(r->p->lp, ms, cb, r);
+	if (!*id)
+		log_err("sip_proxy: no memory for a timer");
+}
+
+static void cli_timer_start(struct cli *c, uint64_t *id, uint64_t ms, loop_cb cb)
+{
+	timer_stop(c->r->p, id);
+	*id = loop_timer_add(c->r->p->lp, ms, cb, c);
 	if (!*id)
 		log_err("sip_proxy: no memory for a timer");
 }
@@ -291,15 +369,23 @@ static void reply_stateless(struct sip_proxy *p, const struct upstream *up, cons
 
 /* ---- request lifetime ---- */
 
+static void dlg_drop_early(struct sip_req *r, const struct cli *c);
+
 static void req_free(struct sip_req *r)
 {
 	if (r->free_fn)
 		r->free_fn(r->data);
 	sip_msg_free(r->msg);
+	sip_msg_free(r->best);
 	free(r->resp);
-	free(r->fwd);
-	free(r->ack);
-	free(r->cancel);
+	free(r->strict_ruri);
+	for (unsigned i = 0; i < r->n_clis; i++) {
+		free(r->clis[i].fwd);
+		free(r->clis[i].ack);
+		free(r->clis[i].cancel);
+	}
+	if (r->clis != &r->one)
+		free(r->clis);
 	free(r);
 }
 
@@ -323,11 +409,15 @@ static void req_stop_timers(struct sip_req *r)
 	timer_stop(p, &r->role_timer);
 	timer_stop(p, &r->srv_retx);
 	timer_stop(p, &r->srv_end);
-	timer_stop(p, &r->cli_retx);
-	timer_stop(p, &r->cli_end);
-	timer_stop(p, &r->timer_c);
-	timer_stop(p, &r->can_retx);
-	timer_stop(p, &r->can_end);
+	for (unsigned i = 0; i < r->n_clis; i++) {
+		struct cli *c = &r->clis[i];
+
+		timer_stop(p, &c->retx);
+		timer_stop(p, &c->end);
+		timer_stop(p, &c->timer_c);
+		timer_stop(p, &c->can_retx);
+		timer_stop(p, &c->can_end);
+	}
 }
 
 static void req_unlink(struct sip_req *r)
@@ -336,9 +426,14 @@ static void req_unlink(struct sip_req *r)
 
 	if (r->in_srv)
 		sip_txn_table_remove(&p->by_key, &r->srv_link);
-	if (r->in_cli)
-		sip_txn_table_remove(&p->by_branch, &r->cli_link);
-	r->in_srv = r->in_cli = false;
+	r->in_srv = false;
+	for (unsigned i = 0; i < r->n_clis; i++) {
+		struct cli *c = &r->clis[i];
+
+		if (c->linked)
+			sip_txn_table_remove(&p->by_branch, &c->link);
+		c->linked = false;
+	}
 	if (r->prev)
 		r->prev->next = r->next;
 	else
@@ -360,6 +455,7 @@ static void req_end(struct sip_req *r)
 	r->dead = true;
 	req_unlink(r);
 	req_stop_timers(r);
+	dlg_drop_early(r, NULL);
 	r->reap_next = p->reap;
 	p->reap = r;
 	if (!p->reap_timer)
@@ -370,8 +466,9 @@ static void req_check_end(struct sip_req *r)
 {
 	if (r->dead || r->role_pending || r->srv != SRV_TERMINATED)
 		return;
-	if (r->cli != CLI_NONE && r->cli != CLI_TERMINATED)
-		return;
+	for (unsigned i = 0; i < r->n_clis; i++)
+		if (r->clis[i].state != CLI_TERMINATED)
+			return;
 	req_end(r);
 }
 
@@ -390,7 +487,6 @@ static struct sip_req *req_new(struct sip_proxy *p, struct sip_msg *m, const cha
 	r->key_len = key_len;
 	r->method_off = method_off;
 	r->srv = SRV_PROCEEDING;
-	r->cli = CLI_NONE;
 	r->next = p->all;
 	if (p->all)
 		p->all->prev = r;
@@ -529,12 +625,11 @@ static void srv_on_ack(struct sip_req *r)
 	req_check_end(r);
 }
 
-/* Builds a response to r's request, shows it to the role as if it came from downstream
- * (408 of Timer B/F, 487 of a CANCEL that got no answer) and sends it upstream. */
+/* Answers r's request from the core while the role holds it (the 487 of a CANCEL, the
+ * 500 of a role that never answered): built from the request, never shown to the role. */
 static void srv_generate(struct sip_req *r, int status)
 {
 	struct sip_proxy *p = r->p;
-	struct sip_msg *resp;
 	char tag[TAG_LEN + 1];
 	ssize_t n;
 
@@ -544,24 +639,15 @@ static void srv_generate(struct sip_req *r, int status)
 	n = sip_msg_build_response(r->msg, status, NULL, tag, NULL, p->scratch, SCRATCH_SIZE);
 	if (n < 0)
 		return;
-	/* only a request the role forwarded has its responses shown to the role */
-	if (r->cli != CLI_NONE && p->ops->on_response &&
-	    sip_msg_parse(p->scratch, (size_t)n, &resp, NULL, 0) == 0) {
-		p->ops->on_response(p->app, r, resp);
-		n = sip_msg_render(resp, p->scratch, SCRATCH_SIZE);
-		sip_msg_free(resp);
-		if (n < 0)
-			return;
-	}
 	count_core_reply(p, status);
 	srv_respond(r, p->scratch, (size_t)n, status);
 }
 
-/* ---- client transaction (RFC 3261 17.1, 16.6-16.7) ---- */
+/* ---- client transactions (RFC 3261 17.1) and the response context (16.7) ---- */
 
-static int send_downstream(struct sip_req *r, const char *buf, size_t len)
+static int send_downstream(struct cli *c, const char *buf, size_t len)
 {
-	return sip_transport_send(r->p->tr, r->cli_proto, &r->target.addr, r->target.conn_id, buf,
+	return sip_transport_send(c->r->p->tr, c->proto, &c->target.addr, c->target.conn_id, buf,
 	                          len);
 }
 
@@ -592,10 +678,10 @@ static void wb_line(struct wbuf *w, const char *name, struct sip_span v)
 	wb_str(w, "\r\n");
 }
 
-/* Builds the CANCEL (9.1) or the ACK of a non-2xx (17.1.1.3) for the request we
- * forwarded: same Request-URI, Call-ID, From, CSeq number and Route set, our Via
- * only; the ACK takes the To of the response. Returns an owned buffer or NULL. */
-static char *build_hop(struct sip_req *r, const char *method, const struct sip_span *to,
+/* Builds the CANCEL (9.1) or the ACK of a non-2xx (17.1.1.3) for the copy c sent: same
+ * Request-URI, Call-ID, From, CSeq number and Route set, our Via only; the ACK takes
+ * the To of the response. Returns an owned buffer or NULL. */
+static char *build_hop(const struct cli *c, const char *method, const struct sip_span *to,
                        size_t *len)
 {
 	struct sip_msg *fm;
@@ -605,9 +691,9 @@ static char *build_hop(struct sip_req *r, const char *method, const struct sip_s
 	char num[16];
 	uint32_t cseq;
 
-	if (!r->fwd || sip_msg_parse(r->fwd, r->fwd_len, &fm, NULL, 0) < 0)
+	if (!c->fwd || sip_msg_parse(c->fwd, c->fwd_len, &fm, NULL, 0) < 0)
 		return NULL;
-	w.cap = r->fwd_len + (to ? to->len : 0) + 128;
+	w.cap = c->fwd_len + (to ? to->len : 0) + 128;
 	w.len = 0;
 	w.p = malloc(w.cap);
 	if (!w.p)
@@ -641,259 +727,397 @@ out_free_msg:
 	return w.p;
 }
 
+static bool cli_pending(const struct cli *c)
+{
+	return c->state == CLI_TRYING || c->state == CLI_PROCEEDING;
+}
+
 static void on_cancel_retx(struct loop *lp, void *arg)
 {
-	struct sip_req *r = arg;
+	struct cli *c = arg;
 
-	r->can_retx = 0;
-	if (!r->cancel)
+	c->can_retx = 0;
+	if (!c->cancel)
 		return;
-	send_downstream(r, r->cancel, r->cancel_len);
-	r->can_ms = min_u32(r->can_ms * 2, r->p->t2);
-	timer_start(r, &r->can_retx, r->can_ms, on_cancel_retx);
+	send_downstream(c, c->cancel, c->cancel_len);
+	c->can_ms = min_u32(c->can_ms * 2, c->r->p->t2);
+	cli_timer_start(c, &c->can_retx, c->can_ms, on_cancel_retx);
 }
 
 /* Sends our CANCEL downstream (RFC 3261 9.1, 16.10): only after a provisional response. */
-static void cancel_send(struct sip_req *r)
+static void cancel_send(struct cli *c)
 {
-	if (r->cancel_sent)
+	if (c->cancel_sent)
 		return;
-	r->cancel_sent = true;
-	r->cancel = build_hop(r, "CANCEL", NULL, &r->cancel_len);
-	if (!r->cancel) {
-		log_warn("sip_proxy: cannot build CANCEL for branch %s", r->branch);
+	c->cancel_sent = true;
+	c->cancel = build_hop(c, "CANCEL", NULL, &c->cancel_len);
+	if (!c->cancel) {
+		log_warn("sip_proxy: cannot build CANCEL for branch %s", c->branch);
 		return;
 	}
-	send_downstream(r, r->cancel, r->cancel_len);
-	if (r->cli_proto == SIP_PROTO_UDP) {
-		r->can_ms = r->p->t1;
-		timer_start(r, &r->can_retx, r->can_ms, on_cancel_retx);
+	send_downstream(c, c->cancel, c->cancel_len);
+	if (c->proto == SIP_PROTO_UDP) {
+		c->can_ms = c->r->p->t1;
+		cli_timer_start(c, &c->can_retx, c->can_ms, on_cancel_retx);
 	}
 }
 
-static void cli_terminate(struct sip_req *r)
+static void cli_terminate(struct cli *c)
 {
-	struct sip_proxy *p = r->p;
+	struct sip_proxy *p = c->r->p;
 
-	r->cli = CLI_TERMINATED;
-	timer_stop(p, &r->cli_retx);
-	timer_stop(p, &r->cli_end);
-	timer_stop(p, &r->timer_c);
-	timer_stop(p, &r->can_retx);
-	timer_stop(p, &r->can_end);
+	c->state = CLI_TERMINATED;
+	timer_stop(p, &c->retx);
+	timer_stop(p, &c->end);
+	timer_stop(p, &c->timer_c);
+	timer_stop(p, &c->can_retx);
+	timer_stop(p, &c->can_end);
 	/* later responses are strays (a 2xx to INVITE is still relayed, statelessly) */
-	if (r->in_cli)
-		sip_txn_table_remove(&p->by_branch, &r->cli_link);
-	r->in_cli = false;
-	free(r->fwd);
-	r->fwd = NULL;
-	free(r->ack);
-	r->ack = NULL;
+	if (c->linked)
+		sip_txn_table_remove(&p->by_branch, &c->link);
+	c->linked = false;
+	free(c->fwd);
+	c->fwd = NULL;
+	free(c->ack);
+	c->ack = NULL;
 }
 
-/* The INVITE got no final response 64*T1 after our CANCEL: RFC 3261 9.1 lets us
- * consider it cancelled; upstream gets a 487. */
-static void on_cancel_end(struct loop *lp, void *arg)
+/* 16.7 step 6: the rank of a final response in the choice of the best one, lower is
+ * better: any 6xx, else the lowest class (3xx, 4xx, 5xx); within 4xx the responses that
+ * let the UAC retry (401, 407, 415, 420, 484) first, 408 (often our own timeout) last;
+ * equal ranks keep the response that came first. */
+static int final_rank(int status)
 {
-	struct sip_req *r = arg;
+	int cls = status / 100, sub = 1;
 
-	r->can_end = 0;
-	timer_stop(r->p, &r->can_retx);
-	if (r->cli != CLI_TRYING && r->cli != CLI_PROCEEDING)
-		return;
-	cli_terminate(r);
-	srv_generate(r, 487);
-	req_check_end(r);
-}
-
-/* Asks for the forwarded INVITE to end: CANCEL now if a provisional came, else when
- * one comes (9.1); 64*T1 later, 487 in any case. */
-static void cli_cancel(struct sip_req *r)
-{
-	if (r->cancelled || (r->cli != CLI_TRYING && r->cli != CLI_PROCEEDING))
-		return;
-	r->cancelled = true;
-	timer_start(r, &r->can_end, TXN_FACTOR * r->p->t1, on_cancel_end);
-	if (r->got_prov)
-		cancel_send(r);
-}
-
-/* Timers A/E: the request again, over UDP only (17.1.1.2, 17.1.2.2). */
-static void on_cli_retx(struct loop *lp, void *arg)
-{
-	struct sip_req *r = arg;
-	struct sip_proxy *p = r->p;
-
-	r->cli_retx = 0;
-	if ((r->cli != CLI_TRYING && r->cli != CLI_PROCEEDING) || !r->fwd)
-		return;
-	send_downstream(r, r->fwd, r->fwd_len);
-	if (r->method == SIP_INVITE)
-		r->e_ms *= 2;
-	else if (r->cli == CLI_PROCEEDING)
-		r->e_ms = p->t2;
-	else
-		r->e_ms = min_u32(r->e_ms * 2, p->t2);
-	timer_start(r, &r->cli_retx, r->e_ms, on_cli_retx);
-}
-
-/* Timers B/F (no final response: 408 upstream, 16.7 step 6... 17.1.1.2) and D/K/M. */
-static void on_cli_end(struct loop *lp, void *arg)
-{
-	struct sip_req *r = arg;
-	bool timeout = r->cli == CLI_TRYING || r->cli == CLI_PROCEEDING;
-
-	r->cli_end = 0;
-	cli_terminate(r);
-	if (timeout) {
-		r->p->stats.timeouts++;
-		srv_generate(r, 408);
+	if (cls == 6)
+		return 0;
+	if (cls == 4) {
+		if (status == 401 || status == 407 || status == 415 || status == 420 ||
+		    status == 484)
+			sub = 0;
+		else if (status == 408)
+			sub = 2;
 	}
-	req_check_end(r);
+	return cls * 4 + sub;
 }
 
-/* Timer C (16.6 step 11, 16.8): CANCEL after a provisional, else as a 408. */
-static void on_timer_c(struct loop *lp, void *arg)
+/* Keeps m (a non-2xx final of one branch) when it beats the best so far. Takes m. */
+static void ctx_candidate(struct sip_req *r, struct sip_msg *m, bool local)
 {
-	struct sip_req *r = arg;
+	int status = sip_msg_status(m);
 
-	r->timer_c = 0;
-	if (r->cli != CLI_TRYING && r->cli != CLI_PROCEEDING)
-		return;
-	if (r->got_prov) {
-		cli_cancel(r);
+	if (r->best && final_rank(status) >= final_rank(r->best_status)) {
+		sip_msg_free(m);
 		return;
 	}
-	cli_terminate(r);
-	r->p->stats.timeouts++;
-	srv_generate(r, 408);
-	req_check_end(r);
+	sip_msg_free(r->best);
+	r->best = m;
+	r->best_local = local;
+	r->best_status = status;
 }
 
-static void cli_end_after(struct sip_req *r, uint32_t ms)
-{
-	timer_stop(r->p, &r->cli_retx);
-	timer_stop(r->p, &r->timer_c);
-	if (ms == 0) {
-		cli_terminate(r);
-		return;
-	}
-	timer_start(r, &r->cli_end, ms, on_cli_end);
-}
-
-static void cli_on_provisional(struct sip_req *r, int status)
+/* Session counters: the final answer to an initial INVITE went upstream. */
+static void session_final(struct sip_req *r, int status)
 {
 	struct sip_proxy *p = r->p;
 
-	r->got_prov = true;
-	if (r->cli == CLI_TRYING) {
-		r->cli = CLI_PROCEEDING;
-		if (r->method == SIP_INVITE) {
-			/* 17.1.1.2: Proceeding stops Timers A and B. */
-			timer_stop(p, &r->cli_retx);
-			timer_stop(p, &r->cli_end);
-		} else {
-			r->e_ms = p->t2;
-		}
-	}
-	if (r->method == SIP_INVITE && status > 100 && r->timer_c)
-		timer_start(r, &r->timer_c, p->timer_c, on_timer_c);
-	if (r->cancelled)
-		cancel_send(r);
+	if (!r->initial_invite || status < 100 || status > 699)
+		return;
+	p->sessions.answered[status / 100]++;
+	if (status < 300)
+		p->sessions.setup_us_sum += loop_clock_us() - r->t0_us;
 }
 
-/* Pops our Via, lets the role see the response and relays it on the server transaction
- * (RFC 3261 16.7 steps 3, 8, 9). Takes m. */
-static void relay(struct sip_req *r, struct sip_msg *m, bool hook)
+/* Pops our Via (unless we generated m), lets the role see the response and relays it on
+ * the server transaction (RFC 3261 16.7 steps 3, 8, 9). Takes m. */
+static void relay(struct sip_req *r, struct sip_msg *m, bool hook, bool local)
 {
 	struct sip_proxy *p = r->p;
 	int status = sip_msg_status(m);
+	bool first_final = status >= 200 && r->srv == SRV_PROCEEDING;
 	ssize_t n;
 
-	if (sip_msg_edit_pop(m, "Via", 1) < 0)
+	if (!local && sip_msg_edit_pop(m, "Via", 1) < 0)
 		goto out_free;
 	if (hook && p->ops->on_response)
 		p->ops->on_response(p->app, r, m);
 	n = sip_msg_render(m, p->scratch, SCRATCH_SIZE);
 	if (n < 0)
 		goto out_free;
+	if (local)
+		count_core_reply(p, status);
 	if (r->srv == SRV_PROCEEDING)
 		srv_respond(r, p->scratch, (size_t)n, status);
 	else
 		send_upstream(p, &r->up, p->scratch, (size_t)n);
+	if (first_final)
+		session_final(r, status);
 out_free:
 	sip_msg_free(m);
 }
 
-static void cli_on_final(struct sip_req *r, struct sip_msg *m, int status)
+/* 16.7 step 6: once every branch has its final response and none went upstream, the
+ * best one does. */
+static void ctx_check_done(struct sip_req *r)
 {
+	struct sip_msg *m;
+
+	if (r->srv != SRV_PROCEEDING || !r->forwarded)
+		return;
+	for (unsigned i = 0; i < r->n_clis; i++)
+		if (!r->clis[i].final)
+			return;
+	if (!r->best) {
+		/* no response could be kept (out of memory): the UAC still gets an answer */
+		srv_generate(r, 500);
+		return;
+	}
+	m = r->best;
+	r->best = NULL;
+	relay(r, m, true, r->best_local);
+}
+
+static void on_cancel_end(struct loop *lp, void *arg);
+
+/* Asks for the INVITE sent on c to end: CANCEL now if a provisional came, else when one
+ * comes (9.1); 64*T1 later, 487 in any case. */
+static void cli_cancel(struct cli *c)
+{
+	if (c->cancelled || !cli_pending(c))
+		return;
+	c->cancelled = true;
+	cli_timer_start(c, &c->can_end, TXN_FACTOR * c->r->p->t1, on_cancel_end);
+	if (c->got_prov)
+		cancel_send(c);
+}
+
+/* 16.7 step 10 after a 2xx went upstream, step 5 after a 6xx: CANCEL the other pending
+ * branches of an INVITE (a non-INVITE branch cannot be cancelled, 9.1). */
+static void ctx_cancel_others(struct sip_req *r, const struct cli *except)
+{
+	if (r->method != SIP_INVITE)
+		return;
+	for (unsigned i = 0; i < r->n_clis; i++)
+		if (&r->clis[i] != except)
+			cli_cancel(&r->clis[i]);
+}
+
+static void dlg_on_response(struct sip_req *r, const struct cli *c, const struct sip_msg *m,
+                            int status);
+
+/* A final response the branch did not get from downstream (16.7 step 6: Timer B, F or C
+ * stands for a 408; 9.1: a CANCEL left unanswered for a 487), built from the request. */
+static void cli_local_final(struct cli *c, int status)
+{
+	struct sip_req *r = c->r;
 	struct sip_proxy *p = r->p;
-	bool udp = r->cli_proto == SIP_PROTO_UDP;
+	struct sip_msg *resp = NULL;
+	char tag[TAG_LEN + 1];
+	ssize_t n;
+
+	cli_terminate(c);
+	c->final = status;
+	if (r->msg) {
+		make_tag(r->msg, tag);
+		n = sip_msg_build_response(r->msg, status, NULL, tag, NULL, p->scratch,
+		                           SCRATCH_SIZE);
+		if (n > 0 && sip_msg_parse(p->scratch, (size_t)n, &resp, NULL, 0) < 0)
+			resp = NULL;
+	}
+	if (resp)
+		dlg_on_response(r, c, resp, status);
+	dlg_drop_early(r, c);
+	if (resp && r->srv == SRV_PROCEEDING)
+		ctx_candidate(r, resp, true);
+	else
+		sip_msg_free(resp);
+	ctx_check_done(r);
+	req_check_end(r);
+}
+
+/* The INVITE got no final response 64*T1 after our CANCEL: RFC 3261 9.1 lets us
+ * consider it cancelled. */
+static void on_cancel_end(struct loop *lp, void *arg)
+{
+	struct cli *c = arg;
+
+	c->can_end = 0;
+	timer_stop(c->r->p, &c->can_retx);
+	if (cli_pending(c))
+		cli_local_final(c, 487);
+}
+
+/* Timers A/E: the request again, over UDP only (17.1.1.2, 17.1.2.2). */
+static void on_cli_retx(struct loop *lp, void *arg)
+{
+	struct cli *c = arg;
+	struct sip_proxy *p = c->r->p;
+
+	c->retx = 0;
+	if (!cli_pending(c) || !c->fwd)
+		return;
+	send_downstream(c, c->fwd, c->fwd_len);
+	if (c->r->method == SIP_INVITE)
+		c->e_ms *= 2;
+	else if (c->state == CLI_PROCEEDING)
+		c->e_ms = p->t2;
+	else
+		c->e_ms = min_u32(c->e_ms * 2, p->t2);
+	cli_timer_start(c, &c->retx, c->e_ms, on_cli_retx);
+}
+
+/* Timers B/F (no final response: a 408, 17.1.1.2, 16.7 step 6) and D/K/M. */
+static void on_cli_end(struct loop *lp, void *arg)
+{
+	struct cli *c = arg;
+	struct sip_req *r = c->r;
+
+	c->end = 0;
+	if (cli_pending(c)) {
+		r->p->stats.timeouts++;
+		cli_local_final(c, 408);
+		return;
+	}
+	cli_terminate(c);
+	req_check_end(r);
+}
+
+/* Timer C (16.6 step 11, 16.8): CANCEL after a provisional, else as a 408. */
+static void on_timer_c(struct loop *lp, void *arg)
+{
+	struct cli *c = arg;
+
+	c->timer_c = 0;
+	if (!cli_pending(c))
+		return;
+	if (c->got_prov) {
+		cli_cancel(c);
+		return;
+	}
+	c->r->p->stats.timeouts++;
+	cli_local_final(c, 408);
+}
+
+static void cli_end_after(struct cli *c, uint32_t ms)
+{
+	timer_stop(c->r->p, &c->retx);
+	timer_stop(c->r->p, &c->timer_c);
+	if (ms == 0) {
+		cli_terminate(c);
+		return;
+	}
+	cli_timer_start(c, &c->end, ms, on_cli_end);
+}
+
+static void cli_on_provisional(struct cli *c, int status)
+{
+	struct sip_proxy *p = c->r->p;
+
+	c->got_prov = true;
+	if (c->state == CLI_TRYING) {
+		c->state = CLI_PROCEEDING;
+		if (c->r->method == SIP_INVITE) {
+			/* 17.1.1.2: Proceeding stops Timers A and B. */
+			timer_stop(p, &c->retx);
+			timer_stop(p, &c->end);
+		} else {
+			c->e_ms = p->t2;
+		}
+	}
+	/* 16.7 step 2: every provisional but 100 restarts this branch's Timer C */
+	if (c->r->method == SIP_INVITE && status > 100 && c->timer_c)
+		cli_timer_start(c, &c->timer_c, p->timer_c, on_timer_c);
+	if (c->cancelled)
+		cancel_send(c);
+}
+
+/* A final response on branch c (17.1.1.2, 17.1.2.2; 16.7 steps 4-6, 10). Takes m. */
+static void cli_on_final(struct cli *c, struct sip_msg *m, int status)
+{
+	struct sip_req *r = c->r;
+	struct sip_proxy *p = r->p;
+	bool udp = c->proto == SIP_PROTO_UDP;
 	uint32_t t64 = TXN_FACTOR * p->t1;
 
-	timer_stop(p, &r->can_end);
+	timer_stop(p, &c->can_end);
 	if (r->method == SIP_INVITE && status < 300) {
 		/* RFC 6026 7.2: Accepted relays further 2xx for Timer M. */
-		r->cli = CLI_ACCEPTED;
-		cli_end_after(r, t64);
+		c->state = CLI_ACCEPTED;
+		cli_end_after(c, t64);
 	} else if (r->method == SIP_INVITE) {
 		struct sip_addr to;
 		struct sip_span tv = header_span(m, "To");
 
 		if (sip_msg_to(m, &to) == 0)
 			tv = to.value;
-		r->ack = build_hop(r, "ACK", &tv, &r->ack_len);
-		if (r->ack)
-			send_downstream(r, r->ack, r->ack_len);
-		r->cli = CLI_COMPLETED;
-		cli_end_after(r, udp ? t64 : 0); /* Timer D */
+		c->ack = build_hop(c, "ACK", &tv, &c->ack_len);
+		if (c->ack)
+			send_downstream(c, c->ack, c->ack_len);
+		c->state = CLI_COMPLETED;
+		cli_end_after(c, udp ? t64 : 0); /* Timer D */
 	} else {
-		r->cli = CLI_COMPLETED;
-		cli_end_after(r, udp ? p->t4 : 0); /* Timer K */
+		c->state = CLI_COMPLETED;
+		cli_end_after(c, udp ? p->t4 : 0); /* Timer K */
 	}
-	if (r->cli != CLI_TERMINATED) {
-		free(r->fwd);
-		r->fwd = NULL;
+	if (c->state != CLI_TERMINATED) {
+		free(c->fwd);
+		c->fwd = NULL;
 	}
-	/* 16.7 step 5: the first final is relayed; a 2xx to INVITE always is. */
-	if (r->srv == SRV_PROCEEDING)
-		relay(r, m, true);
-	else if (r->method == SIP_INVITE && status < 300)
-		relay(r, m, false);
-	else
+	c->final = status;
+	dlg_on_response(r, c, m, status);
+	if (status < 300) {
+		/* 16.7 step 5: a 2xx goes upstream at once, later 2xx to INVITE too */
+		if (r->srv == SRV_PROCEEDING) {
+			relay(r, m, true, false);
+			ctx_cancel_others(r, c);
+		} else if (r->method == SIP_INVITE) {
+			relay(r, m, false, false);
+		} else {
+			sip_msg_free(m);
+		}
+	} else if (r->srv == SRV_PROCEEDING) {
+		if (status >= 600)
+			ctx_cancel_others(r, c);
+		ctx_candidate(r, m, false);
+		ctx_check_done(r);
+	} else {
 		sip_msg_free(m);
+	}
 }
 
-/* A response matched to r's client transaction. Takes m. */
-static void cli_on_response(struct sip_req *r, struct sip_msg *m)
+/* A response matched to branch c. Takes m. */
+static void cli_on_response(struct cli *c, struct sip_msg *m)
 {
+	struct sip_req *r = c->r;
 	int status = sip_msg_status(m);
 
 	/* 16.7 step 5: a 2xx to INVITE is relayed whatever became of the transaction */
-	if (r->method == SIP_INVITE && status >= 200 && status < 300 && r->cli != CLI_TRYING &&
-	    r->cli != CLI_PROCEEDING) {
-		relay(r, m, false);
+	if (r->method == SIP_INVITE && status >= 200 && status < 300 && !cli_pending(c)) {
+		relay(r, m, false, false);
 		req_check_end(r);
 		return;
 	}
-	switch (r->cli) {
+	switch (c->state) {
 	case CLI_TRYING:
 	case CLI_PROCEEDING:
 		if (status >= 200) {
-			cli_on_final(r, m, status);
+			cli_on_final(c, m, status);
 			break;
 		}
-		cli_on_provisional(r, status);
+		cli_on_provisional(c, status);
+		if (r->method == SIP_INVITE)
+			dlg_on_response(r, c, m, status);
 		/* 16.7 step 3 (and 17.2.1): a 100 is hop-by-hop, never relayed. */
 		if (status > 100 && r->srv == SRV_PROCEEDING)
-			relay(r, m, true);
+			relay(r, m, true, false);
 		else
 			sip_msg_free(m);
 		break;
 	case CLI_COMPLETED:
 		/* 17.1.1.2: a retransmitted non-2xx final gets our ACK again. */
-		if (r->method == SIP_INVITE && status >= 300 && r->ack)
-			send_downstream(r, r->ack, r->ack_len);
+		if (r->method == SIP_INVITE && status >= 300 && c->ack)
+			send_downstream(c, c->ack, c->ack_len);
 		sip_msg_free(m);
 		break;
 	default:
@@ -953,6 +1177,7 @@ static void on_response(struct sip_proxy *p, struct sip_msg *m)
 	struct sip_span via = header_span(m, "Via"), branch, method;
 	struct sip_txn_link *l;
 	struct sip_req *r;
+	struct cli *c;
 	uint32_t num;
 
 	if (!via.p || sip_msg_param(via, "branch", &branch) < 0 ||
@@ -960,12 +1185,13 @@ static void on_response(struct sip_proxy *p, struct sip_msg *m)
 		on_stray_response(p, m);
 		return;
 	}
-	r = req_of_cli(l);
+	c = cli_of_link(l);
+	r = c->r;
 	sip_msg_cseq(m, &num, &method);
 	if (r->method == SIP_INVITE && span_eq(method, "CANCEL", 6)) {
 		/* the downstream answered our CANCEL: stop retransmitting it */
 		if (sip_msg_status(m) >= 200)
-			timer_stop(p, &r->can_retx);
+			timer_stop(p, &c->can_retx);
 		sip_msg_free(m);
 		return;
 	}
@@ -974,7 +1200,7 @@ static void on_response(struct sip_proxy *p, struct sip_msg *m)
 		return;
 	}
 	p->stats.responses_in++;
-	cli_on_response(r, m);
+	cli_on_response(c, m);
 }
 
 /* ---- receive path: requests ---- */
@@ -1129,9 +1355,12 @@ static void on_cancel(struct sip_proxy *p, const struct upstream *up, struct sip
 		if (p->ops->on_gone)
 			p->ops->on_gone(p->app, r);
 		srv_generate(r, 487);
-	} else if (!r->cancelled) {
+	} else if (r->forwarded && !r->cancel_asked) {
+		/* 16.10: every pending branch is cancelled; their 487 becomes the answer */
 		p->stats.cancels++;
-		cli_cancel(r);
+		r->cancel_asked = true;
+		for (unsigned i = 0; i < r->n_clis; i++)
+			cli_cancel(&r->clis[i]);
 	}
 	req_check_end(r);
 }
@@ -1171,6 +1400,10 @@ static void on_new_request(struct sip_proxy *p, const struct upstream *up, struc
 	memcpy(r->branch, branch, sizeof(branch));
 	r->up = *up;
 	r->role_pending = true;
+	/* edits after this mark are the role's (sip_req_next_hop) */
+	r->core_mark = sip_msg_edit_mark(m);
+	if (method == SIP_INVITE)
+		r->t0_us = loop_clock_us();
 	if (method == SIP_ACK) {
 		/* an ACK for a 2xx is its own transaction with no response (17.1.1.3) */
 		r->srv = SRV_TERMINATED;
@@ -1366,6 +1599,288 @@ static void proxy_on_recv(void *arg, const struct sip_packet *pkt)
 		on_response(p, m);
 }
 
+/* ---- dialogs this node Record-Routed (RFC 3261 12, 16.6 step 4) ---- */
+
+static void dlg_free(struct sip_proxy *p, struct dlg *d)
+{
+	if (d->link.key)
+		sip_txn_table_remove(&p->dialogs, &d->link);
+	if (d->lru_prev)
+		d->lru_prev->lru_next = d->lru_next;
+	else
+		p->dlg_head = d->lru_next;
+	if (d->lru_next)
+		d->lru_next->lru_prev = d->lru_prev;
+	else
+		p->dlg_tail = d->lru_prev;
+	if (d->req) {
+		if (d->r_prev)
+			d->r_prev->r_next = d->r_next;
+		else
+			d->req->dlgs = d->r_next;
+		if (d->r_next)
+			d->r_next->r_prev = d->r_prev;
+	}
+	p->sessions.dialogs--;
+	free(d->routes);
+	free(d);
+}
+
+static void dlg_arm(struct sip_proxy *p);
+
+/* Forgets the dialogs nothing passed through for DLG_IDLE_MS (a BYE we never saw). */
+static void on_dlg_sweep(struct loop *lp, void *arg)
+{
+	struct sip_proxy *p = arg;
+	uint64_t now = loop_now(lp);
+
+	p->dlg_timer = 0;
+	while (p->dlg_head && now - p->dlg_head->used >= DLG_IDLE_MS)
+		dlg_free(p, p->dlg_head);
+	dlg_arm(p);
+}
+
+static void dlg_arm(struct sip_proxy *p)
+{
+	uint64_t now = loop_now(p->lp), due;
+
+	if (p->dlg_timer || !p->dlg_head)
+		return;
+	due = p->dlg_head->used + DLG_IDLE_MS;
+	p->dlg_timer = loop_timer_add(p->lp, due > now ? due - now : 0, on_dlg_sweep, p);
+}
+
+/* A message of the dialog passed: it moves to the young end of the list. */
+static void dlg_touch(struct sip_proxy *p, struct dlg *d)
+{
+	d->used = loop_now(p->lp);
+	if (p->dlg_tail == d)
+		return;
+	if (d->lru_prev)
+		d->lru_prev->lru_next = d->lru_next;
+	else
+		p->dlg_head = d->lru_next;
+	d->lru_next->lru_prev = d->lru_prev;
+	d->lru_prev = p->dlg_tail;
+	d->lru_next = NULL;
+	p->dlg_tail->lru_next = d;
+	p->dlg_tail = d;
+}
+
+/* "Call-ID\nA\nB" into key (DLG_KEY_MAX). Returns the length or -ENOSPC. */
+static int dlg_key(struct sip_span call_id, struct sip_span a, struct sip_span b, char *key)
+{
+	int n = snprintf(key, DLG_KEY_MAX, "%.*s\n%.*s\n%.*s", (int)call_id.len, call_id.p,
+	                 (int)a.len, a.p, (int)b.len, b.p);
+
+	return n < 0 || n >= DLG_KEY_MAX ? -ENOSPC : n;
+}
+
+static struct dlg *dlg_find(const struct sip_proxy *p, struct sip_span call_id, struct sip_span a,
+                            struct sip_span b)
+{
+	char key[DLG_KEY_MAX];
+	struct sip_txn_link *l;
+	int n = dlg_key(call_id, a, b, key);
+
+	if (n < 0 || !(l = sip_txn_table_find(&p->dialogs, key, (size_t)n)))
+		return NULL;
+	return (struct dlg *)((char *)l - offsetof(struct dlg, link));
+}
+
+/* The dialog of m in either direction (a BYE from the callee swaps the tags). */
+struct dlg_ids {
+	struct sip_span call_id;  /* Call-ID */
+	struct sip_span from_tag; /* From tag */
+	struct sip_span to_tag;   /* To tag */
+};
+
+static int dlg_ids(const struct sip_msg *m, struct dlg_ids *ids)
+{
+	ids->call_id = sip_msg_call_id(m);
+	if (sip_msg_param(header_span(m, "From"), "tag", &ids->from_tag) < 0 ||
+	    sip_msg_param(header_span(m, "To"), "tag", &ids->to_tag) < 0 || !ids->to_tag.len ||
+	    !ids->from_tag.len)
+		return -ENOENT;
+	return 0;
+}
+
+static struct dlg *dlg_find_any(const struct sip_proxy *p, const struct dlg_ids *ids)
+{
+	struct dlg *d = dlg_find(p, ids->call_id, ids->from_tag, ids->to_tag);
+
+	return d ? d : dlg_find(p, ids->call_id, ids->to_tag, ids->from_tag);
+}
+
+/* The dialog's route set: the Record-Route values of the response, as written. */
+static void dlg_set_routes(struct dlg *d, const struct sip_msg *m)
+{
+	struct sip_value_iter it;
+	struct sip_span v;
+	char *buf = malloc(DLG_ROUTE_BYTES_MAX);
+	size_t used = 0;
+	unsigned n = 0;
+
+	if (!buf)
+		return;
+	sip_msg_values(m, "Record-Route", &it);
+	while (n < DLG_ROUTES_MAX && sip_msg_values_next(&it, &v)) {
+		ssize_t k = sip_msg_value_copy(v, buf + used, DLG_ROUTE_BYTES_MAX - used);
+
+		if (k < 0)
+			break;
+		used += (size_t)k + 1;
+		n++;
+	}
+	free(d->routes);
+	d->routes = buf;
+	d->n_routes = n;
+}
+
+static struct dlg *dlg_new(struct sip_proxy *p, const struct dlg_ids *ids)
+{
+	char key[DLG_KEY_MAX];
+	int n = dlg_key(ids->call_id, ids->from_tag, ids->to_tag, key);
+	struct dlg *d;
+
+	if (n < 0 || !(d = calloc(1, sizeof(*d) + (size_t)n + 1)))
+		return NULL;
+	memcpy(d->key, key, (size_t)n + 1);
+	d->key_len = (size_t)n;
+	d->call_id_len = ids->call_id.len;
+	d->from_len = ids->from_tag.len;
+	d->link.key = d->key;
+	d->link.key_len = d->key_len;
+	sip_txn_table_add(&p->dialogs, &d->link);
+	d->created = d->used = loop_now(p->lp);
+	d->lru_prev = p->dlg_tail;
+	if (p->dlg_tail)
+		p->dlg_tail->lru_next = d;
+	else
+		p->dlg_head = d;
+	p->dlg_tail = d;
+	p->sessions.dialogs++;
+	dlg_arm(p);
+	return d;
+}
+
+/* Early dialogs of r (those of branch c, or all when c is NULL) that no 2xx confirmed
+ * end with the INVITE's non-2xx or with the transaction. */
+static void dlg_drop_early(struct sip_req *r, const struct cli *c)
+{
+	struct dlg *d = r->dlgs, *next;
+
+	for (; d; d = next) {
+		next = d->r_next;
+		if (!c || d->branch == c->index)
+			dlg_free(r->p, d);
+	}
+}
+
+/* What a response tells about dialogs: a 1xx with To tag to an initial INVITE we
+ * Record-Routed makes an early dialog, a 2xx a confirmed one (RFC 3261 12.1), a non-2xx
+ * ends the branch's early dialogs; a 2xx to BYE ends the dialog (15.1.2), and so do a
+ * 481 and a 408 (RFC 5057 5.1: the dialog is gone). */
+static void dlg_on_response(struct sip_req *r, const struct cli *c, const struct sip_msg *m,
+                            int status)
+{
+	struct sip_proxy *p = r->p;
+	struct dlg_ids ids;
+	struct dlg *d;
+
+	if (r->method == SIP_BYE) {
+		if (p->sessions.dialogs && (status / 100 == 2 || status == 481 || status == 408) &&
+		    dlg_ids(m, &ids) == 0 && (d = dlg_find_any(p, &ids)))
+			dlg_free(p, d);
+		return;
+	}
+	if (r->method != SIP_INVITE || !r->rr || !r->initial_invite || status <= 100)
+		return;
+	if (status >= 300) {
+		dlg_drop_early(r, c);
+		return;
+	}
+	if (dlg_ids(m, &ids) < 0)
+		return;
+	d = dlg_find(p, ids.call_id, ids.from_tag, ids.to_tag);
+	if (!d) {
+		d = dlg_new(p, &ids);
+		if (!d)
+			return;
+		dlg_set_routes(d, m);
+		if (status < 200) {
+			d->req = r;
+			d->branch = c->index;
+			d->r_next = r->dlgs;
+			if (r->dlgs)
+				r->dlgs->r_prev = d;
+			r->dlgs = d;
+		}
+	}
+	if (status >= 200 && !d->confirmed) {
+		if (d->req) {
+			if (d->r_prev)
+				d->r_prev->r_next = d->r_next;
+			else
+				d->req->dlgs = d->r_next;
+			if (d->r_next)
+				d->r_next->r_prev = d->r_prev;
+			d->req = NULL;
+			d->r_prev = d->r_next = NULL;
+		}
+		/* 12.1.2: the route set comes from the 2xx */
+		dlg_set_routes(d, m);
+	}
+	d->confirmed = d->confirmed || status >= 200;
+	dlg_touch(p, d);
+}
+
+/* An in-dialog request going through keeps its dialog alive. */
+static void dlg_touch_request(struct sip_proxy *p, const struct sip_msg *m)
+{
+	struct dlg_ids ids;
+	struct dlg *d;
+
+	if (p->sessions.dialogs && dlg_ids(m, &ids) == 0 && (d = dlg_find_any(p, &ids)))
+		dlg_touch(p, d);
+}
+
+json_t *sip_proxy_dialogs_json(const struct sip_proxy *p)
+{
+	json_t *arr = json_array();
+	uint64_t now = loop_now(p->lp);
+
+	if (!arr)
+		return NULL;
+	for (const struct dlg *d = p->dlg_head; d; d = d->lru_next) {
+		json_t *o = json_object(), *rs = json_array();
+		const char *from = d->key + d->call_id_len + 1, *to = from + d->from_len + 1;
+		const char *v = d->routes;
+
+		if (!o || !rs) {
+			json_decref(o);
+			json_decref(rs);
+			break;
+		}
+		for (unsigned i = 0; i < d->n_routes; i++, v += strlen(v) + 1)
+			json_array_append_new(rs, json_string(v));
+		json_object_set_new(o, "call_id", json_stringn(d->key, d->call_id_len));
+		json_object_set_new(o, "from_tag", json_stringn(from, d->from_len));
+		json_object_set_new(o, "to_tag", json_string(to));
+		json_object_set_new(o, "state", json_string(d->confirmed ? "confirmed" : "early"));
+		json_object_set_new(o, "route_set", rs);
+		json_object_set_new(o, "age",
+		                    json_integer((json_int_t)((now - d->created) / 1000)));
+		json_array_append_new(arr, o);
+	}
+	return arr;
+}
+
+const struct sip_proxy_sessions *sip_proxy_sessions(const struct sip_proxy *p)
+{
+	return &p->sessions;
+}
+
 /* ---- proxy ---- */
 
 struct sip_proxy *sip_proxy_new(struct loop *lp, const struct sip_proxy_conf *conf)
@@ -1395,7 +1910,7 @@ struct sip_proxy *sip_proxy_new(struct loop *lp, const struct sip_proxy_conf *co
 	p->fqdn = strdup(conf->fqdn ? conf->fqdn : conf->address);
 	p->scratch = malloc(SCRATCH_SIZE);
 	if (!p->address || !p->fqdn || !p->scratch || sip_txn_table_init(&p->by_key, 1024) < 0 ||
-	    sip_txn_table_init(&p->by_branch, 1024) < 0)
+	    sip_txn_table_init(&p->by_branch, 1024) < 0 || sip_txn_table_init(&p->dialogs, 256) < 0)
 		goto out_free;
 	p->tr = sip_transport_new(lp, conf->address, conf->port, NULL, proxy_on_recv, p);
 	if (!p->tr)
@@ -1413,6 +1928,7 @@ out_free:
 	sip_transport_free(p->tr);
 	sip_txn_table_fini(&p->by_key);
 	sip_txn_table_fini(&p->by_branch);
+	sip_txn_table_fini(&p->dialogs);
 	free(p->scratch);
 	free(p->uri);
 	free(p->fqdn);
@@ -1438,9 +1954,13 @@ void sip_proxy_free(struct sip_proxy *p)
 		req_end(p->all);
 	timer_stop(p, &p->reap_timer);
 	on_reap(p->lp, p);
+	while (p->dlg_head)
+		dlg_free(p, p->dlg_head);
+	timer_stop(p, &p->dlg_timer);
 	sip_transport_free(p->tr);
 	sip_txn_table_fini(&p->by_key);
 	sip_txn_table_fini(&p->by_branch);
+	sip_txn_table_fini(&p->dialogs);
 	free(p->scratch);
 	free(p->uri);
 	free(p->fqdn);
@@ -1681,94 +2201,435 @@ int sip_req_reply(struct sip_req *req, int status, const char *reason, const cha
 	return sip_req_reply_body(req, status, reason, extra_headers, NULL, 0);
 }
 
-/* Our Via on top (16.6 step 8) and Max-Forwards minus one (step 3). */
-static int forward_edits(struct sip_req *r, enum sip_proto proto)
-{
-	char via[VIA_MAX], mf[16];
-	int n = sip_msg_max_forwards(r->msg);
+/* ---- routing (RFC 3261 16.4, 16.6) ---- */
 
-	snprintf(mf, sizeof(mf), "%d", n > 0 ? n - 1 : 70);
-	snprintf(via, sizeof(via), "SIP/2.0/%s %s;branch=%s", sip_transport_proto_name(proto),
-	         r->p->sent_by, r->branch);
-	n = sip_msg_edit_push(r->msg, "Via", via);
-	if (n == 0)
-		n = sip_msg_edit_set(r->msg, "Max-Forwards", mf);
-	return n;
+/* The URI inside a Route-like value: between < and >, else the whole value. */
+static struct sip_span value_uri(struct sip_span v)
+{
+	const char *lt = v.len ? memchr(v.p, '<', v.len) : NULL, *gt;
+
+	if (!lt)
+		return v;
+	gt = memchr(lt, '>', v.len - (size_t)(lt - v.p));
+	if (!gt)
+		return v;
+	v.p = lt + 1;
+	v.len = (size_t)(gt - lt - 1);
+	return v;
 }
 
-/* Renders the forwarded request and sends it. Returns the owned bytes or NULL. */
-static char *forward_send(struct sip_req *r, const struct sip_target *t, size_t len, int *err)
+/* Copies the user part of a SIP URI (before '@', without a password) into user (size
+ * n); leaves it alone when there is none or it does not fit. */
+static void uri_user(struct sip_span uri, char *user, size_t n)
 {
-	char *buf = malloc(len + 1);
+	const char *s = uri.len ? memchr(uri.p, ':', uri.len) : NULL, *at, *colon;
+	size_t len;
 
-	if (!buf) {
-		*err = -ENOMEM;
-		return NULL;
+	if (!user || !n || !s)
+		return;
+	s++;
+	at = memchr(s, '@', (size_t)(uri.p + uri.len - s));
+	if (!at)
+		return;
+	colon = memchr(s, ':', (size_t)(at - s));
+	len = (size_t)((colon ? colon : at) - s);
+	if (len >= n)
+		return;
+	memcpy(user, s, len);
+	user[len] = '\0';
+}
+
+/* 16.4 strict-router compatibility: Route value last becomes the Request-URI, the
+ * values from index first up to last (excluded) stay; the others go with it. Every
+ * Route line is removed and the kept values pushed back, one per line. */
+static int strict_rewrite(struct sip_req *r, unsigned first, unsigned last)
+{
+	struct sip_msg *m = r->msg;
+	struct sip_value_iter it;
+	struct sip_span v, u;
+	char *buf = malloc(SIP_MSG_MAX_LINE);
+	unsigned i = 0;
+	int err;
+
+	if (!buf)
+		return -ENOMEM;
+	err = sip_msg_edit_remove(m, "Route");
+	sip_msg_values(m, "Route", &it);
+	for (; err >= 0 && sip_msg_values_next(&it, &v); i++) {
+		if (i == last) {
+			u = value_uri(v);
+			if (u.len == 0 || u.len >= SIP_MSG_MAX_LINE) {
+				err = -EBADMSG;
+				break;
+			}
+			memcpy(buf, u.p, u.len);
+			buf[u.len] = '\0';
+			r->strict_ruri = strdup(buf);
+			err = r->strict_ruri ? sip_msg_edit_ruri(m, buf) : -ENOMEM;
+		} else if (i >= first) {
+			ssize_t k = sip_msg_value_copy(v, buf, SIP_MSG_MAX_LINE);
+
+			err = k < 0 ? (int)k : sip_msg_edit_push(m, "Route", buf);
+		}
 	}
-	if (sip_msg_render(r->msg, buf, len + 1) < 0) {
-		*err = -ENOSPC;
-		goto out_free;
-	}
-	*err = sip_transport_send(r->p->tr, r->cli_proto, &t->addr, t->conn_id, buf, len);
-	if (*err == 0)
-		return buf;
-out_free:
 	free(buf);
-	return NULL;
+	return err < 0 ? err : 0;
+}
+
+int sip_req_pop_routes(struct sip_req *req, char *user, size_t n)
+{
+	struct sip_proxy *p = req->p;
+	struct sip_msg *m = req->msg;
+	struct sip_value_iter it;
+	struct sip_span v, u, ruri;
+	unsigned mark, count, popped = 0;
+	bool strict = false, track;
+	int err = 0;
+
+	if (user && n)
+		user[0] = '\0';
+	if (!req->role_pending || req->forwarded || !m || req->routed)
+		return -EALREADY;
+	mark = sip_msg_edit_mark(m);
+	track = mark == req->core_mark;
+	count = sip_msg_header_values(m, "Route");
+	ruri = sip_msg_ruri(m);
+	/* a strict router before us put the URI we Record-Routed in the Request-URI */
+	if (count > 0 && sip_proxy_is_us(p, ruri.p, ruri.len)) {
+		uri_user(ruri, user, n);
+		strict = true;
+		count--;
+	}
+	sip_msg_values(m, "Route", &it);
+	while (popped < count && sip_msg_values_next(&it, &v)) {
+		u = value_uri(v);
+		if (!sip_proxy_is_us(p, u.p, u.len))
+			break;
+		if (user && n && !user[0])
+			uri_user(u, user, n);
+		popped++;
+	}
+	if (strict)
+		err = strict_rewrite(req, popped, count);
+	else if (popped)
+		err = sip_msg_edit_pop(m, "Route", popped);
+	if (err < 0) {
+		sip_msg_edit_rollback(m, mark);
+		free(req->strict_ruri);
+		req->strict_ruri = NULL;
+		if (user && n)
+			user[0] = '\0';
+		return err;
+	}
+	req->routed = true;
+	req->routes_popped = popped;
+	req->strict = strict;
+	req->pop_mark = mark;
+	req->pop_end = sip_msg_edit_mark(m);
+	if (track)
+		req->core_mark = req->pop_end;
+	return (int)(popped + (strict ? 1 : 0));
+}
+
+/* Pushes a Route value, adding < > around a bare URI. */
+static int push_route(struct sip_msg *m, const char *value)
+{
+	char buf[ROUTE_MAX];
+	int n;
+
+	if (value[0] == '<')
+		return sip_msg_edit_push(m, "Route", value);
+	n = snprintf(buf, sizeof(buf), "<%s>", value);
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return -ENOSPC;
+	return sip_msg_edit_push(m, "Route", buf);
+}
+
+int sip_req_set_routes(struct sip_req *req, const char *const *values, size_t n)
+{
+	struct sip_msg *m = req->msg;
+	unsigned mark;
+	int err;
+
+	if (!req->role_pending || req->forwarded || !m)
+		return -EALREADY;
+	if (req->routed && (req->routes_popped || req->strict)) {
+		/* the pop's edits cover Route bytes: redo them as part of the new set */
+		if (sip_msg_edit_mark(m) != req->pop_end)
+			return -EBUSY;
+		sip_msg_edit_rollback(m, req->pop_mark);
+		req->pop_end = req->pop_mark;
+	}
+	mark = sip_msg_edit_mark(m);
+	err = sip_msg_edit_remove(m, "Route");
+	for (size_t i = 0; err >= 0 && i < n; i++)
+		err = push_route(m, values[i]);
+	if (err >= 0 && req->strict)
+		err = sip_msg_edit_ruri(m, req->strict_ruri);
+	if (err >= 0)
+		return 0;
+	/* back to the received Route set and Request-URI */
+	sip_msg_edit_rollback(m, req->routed ? req->pop_mark : mark);
+	req->routed = req->strict = false;
+	req->routes_popped = 0;
+	free(req->strict_ruri);
+	req->strict_ruri = NULL;
+	return err;
+}
+
+static bool rr_user_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       (c != '\0' && strchr("-_.!~*'()%&=+$", c));
+}
+
+int sip_req_record_route(struct sip_req *req, const char *user)
+{
+	size_t len = user ? strlen(user) : 0;
+
+	if (!req->role_pending || req->forwarded || !req->msg)
+		return -EALREADY;
+	if (len >= RR_USER_MAX)
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++)
+		if (!rr_user_char(user[i]))
+			return -EINVAL;
+	memcpy(req->rr_user, user ? user : "", len);
+	req->rr_user[len] = '\0';
+	req->rr = true;
+	return 0;
+}
+
+int sip_req_next_hop(struct sip_req *req, struct sip_target *out)
+{
+	struct sip_proxy *p = req->p;
+	struct sip_msg *m = req->msg, *view = NULL;
+	struct sip_value_iter it;
+	struct sip_span v = {NULL, 0}, uri;
+	unsigned skip = 0, count;
+	int err;
+
+	if (!m)
+		return -EALREADY;
+	if (sip_msg_edit_mark(m) != req->core_mark) {
+		/* the role edited the message: read Route and Request-URI as they will go */
+		ssize_t n = sip_msg_render(m, p->scratch, SCRATCH_SIZE);
+
+		if (n < 0 || sip_msg_parse(p->scratch, (size_t)n, &view, NULL, 0) < 0)
+			return -EBADMSG;
+		m = view;
+	} else if (req->routed) {
+		skip = req->routes_popped;
+	}
+	count = sip_msg_header_values(m, "Route");
+	if (!view && req->strict)
+		count--; /* the last value is the Request-URI now */
+	if (count > skip) {
+		sip_msg_values(m, "Route", &it);
+		for (unsigned i = 0; i <= skip && sip_msg_values_next(&it, &v); i++)
+			;
+		uri = value_uri(v);
+	} else if (!view && req->strict) {
+		uri.p = req->strict_ruri;
+		uri.len = strlen(req->strict_ruri);
+	} else {
+		uri = sip_msg_ruri(m);
+	}
+	err = sip_proxy_resolve(p, uri.p, uri.len, out);
+	sip_msg_free(view);
+	return err;
+}
+
+/* ---- forwarding (RFC 3261 16.6) ---- */
+
+/* The edits of one copy: the branch's Request-URI (16.6 step 2), Max-Forwards minus one
+ * (step 3, 70 when absent), our Record-Route (step 4), the branch's Route values (step
+ * 6) and our Via (step 8) with the transport that carries the copy. */
+static int branch_edits(struct sip_req *r, const struct cli *c, const struct sip_branch *b)
+{
+	struct sip_proxy *p = r->p;
+	char via[VIA_MAX], mf[16], rr[RR_USER_MAX + SIP_HOST_MAX + 48];
+	int n = sip_msg_max_forwards(r->msg), err;
+
+	snprintf(mf, sizeof(mf), "%d", n > 0 ? n - 1 : 70);
+	snprintf(via, sizeof(via), "SIP/2.0/%s %s;branch=%s", sip_transport_proto_name(c->proto),
+	         p->sent_by, c->branch);
+	err = sip_msg_edit_push(r->msg, "Via", via);
+	if (err == 0)
+		err = sip_msg_edit_set(r->msg, "Max-Forwards", mf);
+	if (err == 0 && b->ruri)
+		err = sip_msg_edit_ruri(r->msg, b->ruri);
+	for (size_t i = 0; err == 0 && i < b->n_routes; i++)
+		err = push_route(r->msg, b->routes[i]);
+	if (err == 0 && r->rr) {
+		/* one Record-Route for both directions: TCP on either side asks for TCP */
+		bool tcp = r->up.proto == SIP_PROTO_TCP || c->proto == SIP_PROTO_TCP;
+
+		n = snprintf(rr, sizeof(rr), "<sip:%s%s%s:%u;lr%s>", r->rr_user,
+		             r->rr_user[0] ? "@" : "", p->fqdn, (unsigned)p->port,
+		             tcp ? ";transport=tcp" : "");
+		err = n < 0 || (size_t)n >= sizeof(rr)
+		          ? -ENOSPC
+		          : sip_msg_edit_push(r->msg, "Record-Route", rr);
+	}
+	return err;
+}
+
+/* Renders copy c with its edits and sends it; the message keeps only the edits common
+ * to every branch afterwards. 0 with the owned bytes in *out, or -errno. */
+static int branch_send(struct sip_req *r, struct cli *c, const struct sip_branch *b, char **out,
+                       size_t *out_len)
+{
+	struct sip_msg *m = r->msg;
+	unsigned mark = sip_msg_edit_mark(m);
+	char *buf = NULL;
+	size_t len;
+	int err;
+
+	c->proto = c->target.proto;
+	err = branch_edits(r, c, b);
+	len = sip_msg_render_len(m);
+	/* RFC 3261 18.1.1: over 1300 bytes, TCP; the Via must say so. */
+	if (err == 0 && c->proto == SIP_PROTO_UDP && sip_transport_must_use_tcp(len)) {
+		sip_msg_edit_rollback(m, mark);
+		c->proto = SIP_PROTO_TCP;
+		err = branch_edits(r, c, b);
+		len = sip_msg_render_len(m);
+	}
+	if (err == 0 && !(buf = malloc(len + 1)))
+		err = -ENOMEM;
+	if (err == 0 && sip_msg_render(m, buf, len + 1) < 0)
+		err = -ENOSPC;
+	if (err == 0)
+		err = sip_transport_send(r->p->tr, c->proto, &c->target.addr, c->target.conn_id,
+		                         buf, len);
+	sip_msg_edit_rollback(m, mark);
+	if (err < 0) {
+		free(buf);
+		return err;
+	}
+	*out = buf;
+	*out_len = len;
+	return 0;
+}
+
+/* Branch i's value: branch 0 is the request's own (loop part + transaction part), the
+ * others change the transaction part only (16.6 step 8: the loop part is per request). */
+static void branch_id(const struct sip_req *r, unsigned i, char *out)
+{
+	memcpy(out, r->branch, BRANCH_LEN + 1);
+	if (i > 0)
+		hex64(sip_txn_hash_add(sip_txn_hash(r->branch, BRANCH_LEN), &i, sizeof(i)),
+		      out + LOOP_PREFIX_LEN);
+}
+
+/* The client transaction of a copy just sent (17.1.1, 17.1.2; Timer C, 16.6 step 11). */
+static void cli_start(struct cli *c, char *buf, size_t len)
+{
+	struct sip_req *r = c->r;
+	struct sip_proxy *p = r->p;
+
+	/* kept for retransmissions (UDP) and to build CANCEL and ACK (INVITE) */
+	if (c->proto == SIP_PROTO_UDP || r->method == SIP_INVITE) {
+		c->fwd = buf;
+		c->fwd_len = len;
+	} else {
+		free(buf);
+	}
+	c->link.key = c->branch;
+	c->link.key_len = BRANCH_LEN;
+	sip_txn_table_add(&p->by_branch, &c->link);
+	c->linked = true;
+	c->state = CLI_TRYING;
+	if (c->proto == SIP_PROTO_UDP) {
+		c->e_ms = p->t1;
+		cli_timer_start(c, &c->retx, c->e_ms, on_cli_retx);
+	}
+	cli_timer_start(c, &c->end, (uint64_t)TXN_FACTOR * p->t1, on_cli_end);
+	if (r->method == SIP_INVITE)
+		cli_timer_start(c, &c->timer_c, p->timer_c, on_timer_c);
+}
+
+/* An ACK for a 2xx is a request of its own, end to end (17.1.1.3): sent once on its
+ * Route set with our Via, no client transaction, no response expected. */
+static int forward_ack(struct sip_req *r, const struct sip_branch *b)
+{
+	struct cli c = {.r = r, .target = b->target};
+	char *buf;
+	size_t len;
+	int err;
+
+	memcpy(c.branch, r->branch, sizeof(c.branch));
+	err = branch_send(r, &c, b, &buf, &len);
+	if (err < 0)
+		return err;
+	free(buf);
+	r->p->stats.forwarded++;
+	r->forwarded = true;
+	dlg_touch_request(r->p, r->msg);
+	role_done(r);
+	req_check_end(r);
+	return 0;
+}
+
+int sip_req_fork(struct sip_req *req, const struct sip_branch *branches, size_t n)
+{
+	struct sip_proxy *p = req->p;
+	struct sip_span to_tag;
+	struct cli *clis;
+	unsigned sent = 0;
+	int err = -EINVAL;
+
+	if (!req->role_pending || req->forwarded || !req->msg || p->closing)
+		return -EALREADY;
+	if (n == 0 || n > SIP_PROXY_MAX_BRANCHES || (req->method == SIP_ACK && n > 1))
+		return -EINVAL;
+	if (req->method == SIP_ACK)
+		return forward_ack(req, branches);
+	clis = n == 1 ? &req->one : calloc(n, sizeof(*clis));
+	if (!clis)
+		return -ENOMEM;
+	for (unsigned i = 0; i < n; i++) {
+		struct cli *c = &clis[sent];
+		char *buf;
+		size_t len;
+
+		memset(c, 0, sizeof(*c));
+		c->r = req;
+		c->index = i;
+		c->target = branches[i].target;
+		branch_id(req, i, c->branch);
+		err = branch_send(req, c, &branches[i], &buf, &len);
+		if (err < 0) {
+			log_debug("sip_proxy: branch %u not sent: %s", i, strerror(-err));
+			continue;
+		}
+		/* the array is complete before any callback can run: pointers into it hold */
+		req->clis = clis;
+		req->n_clis = ++sent;
+		cli_start(c, buf, len);
+		p->stats.forwarded++;
+	}
+	if (sent == 0) {
+		req->clis = NULL;
+		if (clis != &req->one)
+			free(clis);
+		return err;
+	}
+	req->forwarded = true;
+	role_done(req);
+	if (sip_msg_param(header_span(req->msg, "To"), "tag", &to_tag) == 0 && to_tag.len) {
+		dlg_touch_request(p, req->msg);
+	} else if (req->method == SIP_INVITE) {
+		req->initial_invite = true;
+		p->sessions.attempts++;
+	}
+	return 0;
 }
 
 int sip_req_forward(struct sip_req *req, const struct sip_target *target)
 {
-	struct sip_proxy *p = req->p;
-	unsigned mark;
-	size_t len;
-	char *buf;
-	int err;
+	struct sip_branch b = {NULL, NULL, 0, *target};
 
-	if (!req->role_pending || req->cli != CLI_NONE || !req->msg || p->closing)
-		return -EALREADY;
-	mark = sip_msg_edit_mark(req->msg);
-	req->cli_proto = target->proto;
-	err = forward_edits(req, req->cli_proto);
-	len = sip_msg_render_len(req->msg);
-	/* RFC 3261 18.1.1: over 1300 bytes, TCP; the Via must say so. */
-	if (err == 0 && req->cli_proto == SIP_PROTO_UDP && sip_transport_must_use_tcp(len)) {
-		sip_msg_edit_rollback(req->msg, mark);
-		req->cli_proto = SIP_PROTO_TCP;
-		err = forward_edits(req, req->cli_proto);
-		len = sip_msg_render_len(req->msg);
-	}
-	buf = err == 0 ? forward_send(req, target, len, &err) : NULL;
-	if (!buf) {
-		sip_msg_edit_rollback(req->msg, mark);
-		return err;
-	}
-	p->stats.forwarded++;
-	role_done(req);
-	if (req->method == SIP_ACK) {
-		free(buf);
-		req_check_end(req);
-		return 0;
-	}
-	req->target = *target;
-	/* kept for retransmissions (UDP) and to build CANCEL and ACK (INVITE) */
-	if (req->cli_proto == SIP_PROTO_UDP || req->method == SIP_INVITE) {
-		req->fwd = buf;
-		req->fwd_len = len;
-	} else {
-		free(buf);
-	}
-	req->cli_link.key = req->branch;
-	req->cli_link.key_len = BRANCH_LEN;
-	sip_txn_table_add(&p->by_branch, &req->cli_link);
-	req->in_cli = true;
-	req->cli = CLI_TRYING;
-	if (req->cli_proto == SIP_PROTO_UDP) {
-		req->e_ms = p->t1;
-		timer_start(req, &req->cli_retx, req->e_ms, on_cli_retx);
-	}
-	timer_start(req, &req->cli_end, (uint64_t)TXN_FACTOR * p->t1, on_cli_end);
-	if (req->method == SIP_INVITE)
-		timer_start(req, &req->timer_c, p->timer_c, on_timer_c);
-	return 0;
+	return sip_req_fork(req, &b, 1);
 }

@@ -234,20 +234,13 @@ static void refuse(struct icscf_decision *d, int status, const char *reason)
 static void pick(const struct topo *topo, const struct topo_domain *home, const struct cx_uaa *a,
                  unsigned turn, int fail_status, struct icscf_decision *d)
 {
-	int r;
+	int r = icscf_select_assigned(topo, home, a->server_name, &a->capabilities, turn, d->scscf,
+	                              sizeof(d->scscf));
 
-	if (a->server_name[0]) {
-		snprintf(d->scscf, sizeof(d->scscf), "%s", a->server_name);
-		return;
-	}
-	if (!a->capabilities.present) {
+	if (r == -ENODATA)
 		refuse(d, fail_status, NULL);
-		return;
-	}
-	r = icscf_select_scscf(topo, home, &a->capabilities, turn, d->scscf, sizeof(d->scscf));
-	/* TS 24.229 5.3.1.2: no S-CSCF fits -> 600 (Busy Everywhere). */
-	if (r < 0)
-		refuse(d, 600, NULL);
+	else if (r < 0)
+		refuse(d, 600, NULL); /* TS 24.229 5.3.1.2: no S-CSCF fits -> 600 */
 }
 
 /* TS 29.229 6.2.2 and 6.2.3 failures a UAA may carry, as SIP answers. */
@@ -315,7 +308,7 @@ void icscf_reg_decide(const struct topo *topo, const struct topo_domain *home,
 
 static void reply(struct icscf *ic, struct sip_req *req, int status, const char *reason)
 {
-	icscf_stats_reply(&ic->stats, status);
+	icscf_stats_reply(&ic->stats.reg, status);
 	sip_req_reply(req, status, reason, NULL);
 }
 
@@ -331,23 +324,6 @@ static void uar_free(struct icscf *ic, struct icscf_uar *u)
 	free(u);
 }
 
-/* RFC 3261 16.4: the Route values naming us, from the top. */
-static int pop_own_routes(struct icscf *ic, struct sip_msg *m)
-{
-	struct sip_value_iter it;
-	struct sip_span v, uri;
-	unsigned n = 0;
-
-	sip_msg_values(m, "Route", &it);
-	while (sip_msg_values_next(&it, &v)) {
-		uri = value_uri(v);
-		if (!sip_proxy_is_us(ic->proxy, uri.p, uri.len))
-			break;
-		n++;
-	}
-	return n ? sip_msg_edit_pop(m, "Route", n) : 0;
-}
-
 /* Forwards req to the S-CSCF named in d (TS 24.229 5.3.1.2: the Request-URI stays). */
 static void forward(struct icscf *ic, struct sip_req *req, const struct icscf_decision *d)
 {
@@ -359,8 +335,9 @@ static void forward(struct icscf *ic, struct sip_req *req, const struct icscf_de
 		reply(ic, req, 504, "Server Time-out - S-CSCF unknown");
 		return;
 	}
-	r = pop_own_routes(ic, sip_req_msg(req));
-	if (r == 0)
+	/* RFC 3261 16.4: a Route naming us (a P-CSCF may preload one) goes. */
+	r = sip_req_pop_routes(req, NULL, 0);
+	if (r >= 0)
 		r = sip_req_forward(req, &target);
 	if (r < 0) {
 		log_warn("REGISTER to %s: cannot forward (%s)", d->scscf, strerror(-r));
@@ -375,7 +352,8 @@ static void on_uaa(void *arg, const struct dia_call_result *r)
 	struct sip_req *req = u->req;
 	struct icscf_decision d;
 
-	icscf_stats_uaa(&ic->stats, r);
+	icscf_stats_cx(&ic->stats.uar, r,
+	               r->answer ? &((const struct cx_uaa *)r->answer)->result : NULL);
 	if (u->cancelled) {
 		uar_free(ic, u);
 		return;
@@ -396,14 +374,14 @@ void icscf_reg_on_request(struct icscf *ic, struct sip_req *req)
 	struct icscf_uar *u;
 	int r;
 
-	ic->stats.reg_requests++;
+	ic->stats.reg.requests++;
 	r = icscf_reg_uar(sip_req_msg(req), ic->node->domain->name, ic->hss->fqdn, &q);
 	if (r < 0) {
 		reply(ic, req, 400, r == -EBADMSG ? "Invalid To header" : "Identity too long");
 		return;
 	}
 	if (ic->n_pending >= ICSCF_UAR_INFLIGHT_MAX) {
-		icscf_stats_reply(&ic->stats, 503);
+		icscf_stats_reply(&ic->stats.reg, 503);
 		sip_req_reply(req, 503, NULL, "Retry-After: 1\r\n");
 		return;
 	}
@@ -424,7 +402,7 @@ void icscf_reg_on_request(struct icscf *ic, struct sip_req *req)
 		ic->pending->prev = u;
 	ic->pending = u;
 	ic->n_pending++;
-	ic->stats.uar_sent++;
+	ic->stats.uar.sent++;
 	sip_req_set_data(req, u, NULL);
 }
 
@@ -447,7 +425,7 @@ void icscf_reg_on_response(struct icscf *ic, struct sip_req *req, struct sip_msg
 	(void)req;
 	/* A 408 is our core's (Timer F: the S-CSCF never answered) or the S-CSCF's own. */
 	if (status >= 200)
-		icscf_stats_forwarded(&ic->stats, status, status == 408);
+		icscf_stats_forwarded(&ic->stats.reg, status, status == 408);
 }
 
 void icscf_reg_fini(struct icscf *ic)

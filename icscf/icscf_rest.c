@@ -10,6 +10,7 @@
 #include "topo.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 bool icscf_ready(const struct icscf *ic)
@@ -29,19 +30,62 @@ static json_t *merge(json_t *st, json_t *extra)
 	return NULL;
 }
 
+/* The core's session counters (3GPP SC.AttSession style) as JSON. */
+static json_t *sessions_json(const struct sip_proxy_sessions *ss)
+{
+	json_t *answered = json_object();
+	char cls[16];
+
+	for (int c = 1; answered && c <= 6; c++) {
+		snprintf(cls, sizeof(cls), "%dxx", c);
+		json_object_set_new(answered, cls, json_integer((json_int_t)ss->answered[c]));
+	}
+	return json_pack("{s:I, s:o, s:I}", "attempts", (json_int_t)ss->attempts, "answered",
+	                 answered, "setup_us_avg",
+	                 (json_int_t)(ss->answered[2] ? ss->setup_us_sum / ss->answered[2] : 0));
+}
+
 static void on_status(void *app, const struct rest_request *req, struct rest_response *resp)
 {
 	struct icscf *ic = app;
 	const struct sip_proxy_stats *sp = sip_proxy_stats(ic->proxy);
 	json_t *extra = json_pack(
-	    "{s:i, s:i, s:s, s:b, s:I, s:o, s:{s:I, s:I, s:I}}", "sip_port",
+	    "{s:i, s:i, s:s, s:b, s:I, s:I, s:o, s:o, s:I, s:o, s:{s:I, s:I, s:I}}", "sip_port",
 	    (int)ic->node->sip_port, "diameter_port", (int)ic->node->diameter_port, "hss",
 	    ic->hss->fqdn, "hss_open", (int)dia_core_peer_open(ic->hss->fqdn), "uar_in_flight",
-	    (json_int_t)ic->n_pending, "registration", icscf_stats_json(&ic->stats), "sip",
-	    "requests_in", (json_int_t)sp->requests_in, "forwarded", (json_int_t)sp->forwarded,
-	    "timeouts", (json_int_t)sp->timeouts);
+	    (json_int_t)ic->n_pending, "lir_in_flight", (json_int_t)ic->n_lirs, "registration",
+	    icscf_stats_json(&ic->stats.reg, &ic->stats.uar, "uar"), "calls",
+	    icscf_stats_json(&ic->stats.call, &ic->stats.lir, "lir"), "in_dialog",
+	    (json_int_t)ic->stats.in_dialog, "sessions",
+	    sessions_json(sip_proxy_sessions(ic->proxy)), "sip", "requests_in",
+	    (json_int_t)sp->requests_in, "forwarded", (json_int_t)sp->forwarded, "timeouts",
+	    (json_int_t)sp->timeouts);
 
 	rest_json(resp, 200, merge(daemon_status_json(ic->daemon, icscf_ready(ic)), extra));
+}
+
+/* calls.md: <role>_sessions_attempts_total, <role>_sessions_answered_total{class} and
+ * the setup time, as the core counts them for the INVITEs we forward. */
+static void sessions_prom(const struct icscf *ic, struct prom *p)
+{
+	const struct sip_proxy_sessions *ss = sip_proxy_sessions(ic->proxy);
+	char labels[32], cls[16];
+
+	prom_counter(p, "icscf_sessions_attempts_total", "Initial INVITEs forwarded", NULL,
+	             ss->attempts);
+	for (int c = 1; c <= 6; c++) {
+		snprintf(cls, sizeof(cls), "%dxx", c);
+		labels[0] = '\0';
+		prom_label(labels, sizeof(labels), "class", cls);
+		prom_counter(p, "icscf_sessions_answered_total",
+		             "Final responses to initial INVITEs relayed, by class", labels,
+		             ss->answered[c]);
+	}
+	prom_counter(p, "icscf_session_setup_microseconds_total",
+	             "Sum of INVITE to first 2xx times", NULL, ss->setup_us_sum);
+	prom_counter(p, "icscf_session_setup_samples_total",
+	             "Sessions summed in icscf_session_setup_microseconds_total", NULL,
+	             ss->answered[2]);
 }
 
 static void on_metrics(void *app, const struct rest_request *req, struct rest_response *resp)
@@ -51,6 +95,7 @@ static void on_metrics(void *app, const struct rest_request *req, struct rest_re
 	struct prom p = {0};
 
 	icscf_stats_prom(&ic->stats, &p);
+	sessions_prom(ic, &p);
 	prom_counter(&p, "icscf_sip_requests_total", "New SIP requests handed to the I-CSCF", NULL,
 	             sp->requests_in);
 	prom_counter(&p, "icscf_sip_retransmissions_total", "Retransmitted requests absorbed", NULL,
@@ -62,6 +107,8 @@ static void on_metrics(void *app, const struct rest_request *req, struct rest_re
 	             NULL, sp->replies_4xx_core);
 	prom_gauge(&p, "icscf_uar_in_flight", "UARs sent and not answered yet", NULL,
 	           (double)ic->n_pending);
+	prom_gauge(&p, "icscf_lir_in_flight", "LIRs sent and not answered yet", NULL,
+	           (double)ic->n_lirs);
 	prom_gauge(&p, "icscf_hss_peer_open", "1 while the Diameter connection to the HSS is open",
 	           NULL, dia_core_peer_open(ic->hss->fqdn) ? 1 : 0);
 	prom_gauge(&p, "icscf_ready", "1 when SIP listens and the HSS peer is open", NULL,

@@ -1,8 +1,8 @@
-/* S-CSCF selection at the I-CSCF (TS 29.228 6.7, TS 24.229 5.3.1.2): when the HSS
- * answers a UAR with Server-Capabilities instead of a Server-Name, the I-CSCF picks an
- * S-CSCF that offers every mandatory capability and the most optional ones, among the
- * names the HSS prefers or else among the S-CSCFs of its own domain. What each S-CSCF
- * offers comes from the topology (its "capabilities"). */
+/* S-CSCF selection at the I-CSCF (TS 29.228 6.7, TS 24.229 5.3.1.2, 5.3.2.1): when the
+ * HSS answers a UAR or an LIR with Server-Capabilities instead of a Server-Name, the
+ * I-CSCF picks an S-CSCF that offers every mandatory capability and the most optional
+ * ones, among the names the HSS prefers or else among the S-CSCFs of its own domain.
+ * What each S-CSCF offers comes from the topology (its "capabilities"). */
 #include "icscf.h"
 
 #include "topo.h"
@@ -109,4 +109,20 @@ int icscf_select_scscf(const struct topo *topo, const struct topo_domain *home,
 		return len < 0 || (size_t)len >= outlen ? -ENOSPC : 0;
 	}
 	return -ENOENT;
+}
+
+int icscf_select_assigned(const struct topo *topo, const struct topo_domain *home,
+                          const char *server_name, const struct cx_capabilities *caps,
+                          unsigned turn, char *out, size_t outlen)
+{
+	int len;
+
+	/* TS 29.228 6.1.1.1, 6.1.4.1: a Server-Name means an S-CSCF is assigned already. */
+	if (server_name[0]) {
+		len = snprintf(out, outlen, "%s", server_name);
+		return len < 0 || (size_t)len >= outlen ? -ENOSPC : 0;
+	}
+	if (!caps->present)
+		return -ENODATA;
+	return icscf_select_scscf(topo, home, caps, turn, out, outlen);
 }

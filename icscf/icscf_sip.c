@@ -1,76 +1,68 @@
 /* The I-CSCF's SIP hooks for the proxy core: a method table for new requests (REGISTER
- * goes to icscf_reg.c; OPTIONS is answered; requests to terminating users need an LIR,
- * issue 4, and get 501 until their rows point at it), REGISTER responses counted, and
- * the end of a held transaction passed to the UAR contexts. */
+ * goes to the registration procedures of icscf_reg.c, TS 24.229 5.3.1; every other
+ * method to the terminating procedures of icscf_call.c, 5.3.2), responses counted by
+ * the procedure that forwarded the request, and the end of a held transaction passed to
+ * its Cx context. */
 #include "icscf.h"
 
 #include "sip_proxy.h"
 
 #include <stddef.h>
 
-typedef void icscf_method_fn(struct icscf *ic, struct sip_req *req);
+/* The procedures that take a request, answer its responses and hear of its end. */
+struct procedure {
+	void (*request)(struct icscf *ic, struct sip_req *req);
+	void (*response)(struct icscf *ic, struct sip_req *req, struct sip_msg *resp);
+	void (*gone)(struct icscf *ic, struct sip_req *req);
+};
+
+static const struct procedure registration = {
+    icscf_reg_on_request,
+    icscf_reg_on_response,
+    icscf_reg_on_gone,
+};
+
+static const struct procedure terminating = {
+    icscf_call_on_request,
+    icscf_call_on_response,
+    icscf_call_on_gone,
+};
 
 /* One row of the method table. */
 struct method_row {
-	enum sip_method method;  /* the request method */
-	icscf_method_fn *handle; /* what to do with it */
+	enum sip_method method;            /* the request method */
+	const struct procedure *procedure; /* what handles it */
 };
 
-/* An ACK for a 2xx that is not ours to route yet: replying drops it (sip_proxy.c). */
-static void drop(struct icscf *ic, struct sip_req *req)
-{
-	(void)ic;
-	sip_req_reply(req, 200, NULL, NULL);
-}
-
-static void on_register(struct icscf *ic, struct sip_req *req)
-{
-	icscf_reg_on_request(ic, req);
-}
-
-/* RFC 3261 11.2: we answer capability queries (and keep-alive pings) ourselves. */
-static void on_options(struct icscf *ic, struct sip_req *req)
-{
-	(void)ic;
-	sip_req_reply(req, 200, NULL, NULL);
-}
-
-/* Until the terminating procedures with LIR exist (TS 24.229 5.3.2, issue 4). */
-static void not_implemented(struct icscf *ic, struct sip_req *req)
-{
-	ic->stats.not_implemented++;
-	sip_req_reply(req, 501, NULL, NULL);
-}
-
+/* Any method not listed (INVITE, MESSAGE, OPTIONS, SUBSCRIBE, ... and extensions) is a
+ * request for a terminating user. CANCEL never reaches the role. */
 static const struct method_row methods[] = {
-    {SIP_REGISTER, on_register},   {SIP_OPTIONS, on_options},      {SIP_ACK, drop},
-    {SIP_INVITE, not_implemented}, {SIP_MESSAGE, not_implemented}, {SIP_SUBSCRIBE, not_implemented},
-    {SIP_NOTIFY, not_implemented}, {SIP_PUBLISH, not_implemented}, {SIP_REFER, not_implemented},
+    {SIP_REGISTER, &registration},
 };
 
-static void on_request(void *app, struct sip_req *req)
+static const struct procedure *procedure_of(struct sip_req *req)
 {
-	struct icscf *ic = app;
 	enum sip_method method = sip_msg_method(sip_req_msg(req));
 
 	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
-		if (methods[i].method == method) {
-			methods[i].handle(ic, req);
-			return;
-		}
-	not_implemented(ic, req);
+		if (methods[i].method == method)
+			return methods[i].procedure;
+	return &terminating;
+}
+
+static void on_request(void *app, struct sip_req *req)
+{
+	procedure_of(req)->request(app, req);
 }
 
 static void on_response(void *app, struct sip_req *req, struct sip_msg *resp)
 {
-	if (sip_msg_method(sip_req_msg(req)) == SIP_REGISTER)
-		icscf_reg_on_response(app, req, resp);
+	procedure_of(req)->response(app, req, resp);
 }
 
 static void on_gone(void *app, struct sip_req *req)
 {
-	if (sip_msg_method(sip_req_msg(req)) == SIP_REGISTER)
-		icscf_reg_on_gone(app, req);
+	procedure_of(req)->gone(app, req);
 }
 
 const struct sip_proxy_ops icscf_sip_ops = {

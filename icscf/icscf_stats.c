@@ -1,6 +1,7 @@
-/* Counters of the I-CSCF: UAR outcomes by result code and their latency (TS 32.409
- * style Cx counters), REGISTERs answered locally by status, REGISTERs forwarded by the
- * final response the S-CSCF gave. Exported as JSON and Prometheus. Loop thread only. */
+/* Counters of the I-CSCF: Cx requests (UAR for REGISTER, LIR for the initial requests
+ * of calls) by command and outcome with their latency (TS 32.409 style Cx counters),
+ * requests answered locally by status, requests forwarded by the final response the
+ * S-CSCF gave. Exported as JSON and Prometheus. Loop thread only. */
 #include "icscf.h"
 
 #include "dia_call.h"
@@ -9,15 +10,16 @@
 #include <errno.h>
 #include <stdio.h>
 
-/* The UAA outcomes counted apart: {code, experimental}; the last three slots are other,
- * timeout (no answer) and error (not sent or undecodable). */
+/* The Cx answer outcomes counted apart: {code, experimental}; the last three slots are
+ * other, timeout (no answer) and error (not sent or undecodable). */
 static const struct {
 	uint32_t code;     /* Result-Code or Experimental-Result-Code */
 	bool experimental; /* which of the two */
-} uaa_slots[ICSCF_UAA_SLOTS - 3] = {
+} cx_slots[ICSCF_CX_SLOTS - 3] = {
     {DIA_SUCCESS, false},
     {CX_FIRST_REGISTRATION, true},
     {CX_SUBSEQUENT_REGISTRATION, true},
+    {CX_UNREGISTERED_SERVICE, true},
     {CX_ERROR_USER_UNKNOWN, true},
     {CX_ERROR_IDENTITIES_DONT_MATCH, true},
     {CX_ERROR_IDENTITY_NOT_REGISTERED, true},
@@ -28,11 +30,12 @@ static const struct {
     {DIA_UNABLE_TO_COMPLY, false},
 };
 
-#define SLOT_OTHER   (ICSCF_UAA_SLOTS - 3)
-#define SLOT_TIMEOUT (ICSCF_UAA_SLOTS - 2)
-#define SLOT_ERROR   (ICSCF_UAA_SLOTS - 1)
+#define SLOT_OTHER   (ICSCF_CX_SLOTS - 3)
+#define SLOT_TIMEOUT (ICSCF_CX_SLOTS - 2)
+#define SLOT_ERROR   (ICSCF_CX_SLOTS - 1)
 
-static const int reply_statuses[ICSCF_REPLY_SLOTS - 1] = {400, 403, 480, 500, 501, 503, 504, 600};
+static const int reply_statuses[ICSCF_REPLY_SLOTS - 1] = {400, 403, 404, 480, 500,
+                                                          501, 503, 504, 600};
 
 static const char *const fwd_names[ICSCF_FWD_N] = {
     [ICSCF_FWD_OK] = "2xx",          [ICSCF_FWD_CHALLENGE] = "401", [ICSCF_FWD_FORBIDDEN] = "403",
@@ -40,39 +43,45 @@ static const char *const fwd_names[ICSCF_FWD_N] = {
     [ICSCF_FWD_TIMEOUT] = "timeout",
 };
 
-void icscf_stats_uaa(struct icscf_stats *st, const struct dia_call_result *r)
+/* The two Cx commands the I-CSCF sends, in the order their samples are written. */
+static const struct icscf_cx_stats *cx_of(const struct icscf_stats *st, int i, const char **cmd)
 {
-	const struct cx_uaa *a = r->answer;
+	*cmd = i == 0 ? "UAR" : "LIR";
+	return i == 0 ? &st->uar : &st->lir;
+}
+
+void icscf_stats_cx(struct icscf_cx_stats *c, const struct dia_call_result *r,
+                    const struct cx_result *res)
+{
 	size_t slot = SLOT_OTHER;
 
 	if (r->err == -ETIMEDOUT) {
-		st->uaa[SLOT_TIMEOUT]++;
+		c->answers[SLOT_TIMEOUT]++;
 		return;
 	}
-	if (r->err || !a) {
-		st->uaa[SLOT_ERROR]++;
+	if (r->err || !res) {
+		c->answers[SLOT_ERROR]++;
 		return;
 	}
-	st->cx_answers++;
-	st->cx_latency_us += r->latency_us;
+	c->answered++;
+	c->latency_us += r->latency_us;
 	for (size_t i = 0; i < SLOT_OTHER; i++)
-		if (uaa_slots[i].code == a->result.code &&
-		    uaa_slots[i].experimental == a->result.experimental)
+		if (cx_slots[i].code == res->code && cx_slots[i].experimental == res->experimental)
 			slot = i;
-	st->uaa[slot]++;
+	c->answers[slot]++;
 }
 
-void icscf_stats_reply(struct icscf_stats *st, int status)
+void icscf_stats_reply(struct icscf_sip_stats *s, int status)
 {
 	size_t slot = ICSCF_REPLY_SLOTS - 1;
 
 	for (size_t i = 0; i < ICSCF_REPLY_SLOTS - 1; i++)
 		if (reply_statuses[i] == status)
 			slot = i;
-	st->replies[slot]++;
+	s->replies[slot]++;
 }
 
-void icscf_stats_forwarded(struct icscf_stats *st, int status, bool timeout)
+void icscf_stats_forwarded(struct icscf_sip_stats *s, int status, bool timeout)
 {
 	enum icscf_fwd_outcome o;
 
@@ -90,15 +99,15 @@ void icscf_stats_forwarded(struct icscf_stats *st, int status, bool timeout)
 		o = ICSCF_FWD_5XX;
 	else
 		o = ICSCF_FWD_6XX;
-	st->forwarded[o]++;
+	s->forwarded[o]++;
 }
 
-/* The label of UAA slot i: result code, or other/timeout/error. */
-static void uaa_label(size_t i, char *result, size_t size, const char **kind)
+/* The label of Cx slot i: result code, or other/timeout/error. */
+static void cx_label(size_t i, char *result, size_t size, const char **kind)
 {
 	if (i < SLOT_OTHER) {
-		snprintf(result, size, "%u", uaa_slots[i].code);
-		*kind = uaa_slots[i].experimental ? "experimental" : "base";
+		snprintf(result, size, "%u", cx_slots[i].code);
+		*kind = cx_slots[i].experimental ? "experimental" : "base";
 		return;
 	}
 	snprintf(result, size, "%s",
@@ -116,82 +125,126 @@ static void reply_label(size_t i, char *buf, size_t size)
 		snprintf(buf, size, "other");
 }
 
-void icscf_stats_prom(const struct icscf_stats *st, struct prom *p)
+/* The Cx families, each with its UAR and LIR samples together. */
+static void cx_prom(const struct icscf_stats *st, struct prom *p)
 {
 	char labels[96], value[16];
-	const char *kind;
+	const char *kind, *cmd;
+	const struct icscf_cx_stats *c;
 
-	prom_counter(p, "icscf_reg_requests_total", "REGISTER requests received", NULL,
-	             st->reg_requests);
-	labels[0] = '\0';
-	prom_label(labels, sizeof(labels), "command", "UAR");
-	prom_counter(p, "icscf_cx_requests_total", "Cx requests sent, by command", labels,
-	             st->uar_sent);
-	for (size_t i = 0; i < ICSCF_UAA_SLOTS; i++) {
-		if (!st->uaa[i])
-			continue;
-		uaa_label(i, value, sizeof(value), &kind);
+	for (int k = 0; k < 2; k++) {
+		c = cx_of(st, k, &cmd);
 		labels[0] = '\0';
-		prom_label(labels, sizeof(labels), "command", "UAR");
-		prom_label(labels, sizeof(labels), "result", value);
-		prom_label(labels, sizeof(labels), "kind", kind);
-		prom_counter(p, "icscf_cx_answers_total",
-		             "Cx answers (or their absence), by command and result code", labels,
-		             st->uaa[i]);
+		prom_label(labels, sizeof(labels), "command", cmd);
+		prom_counter(p, "icscf_cx_requests_total", "Cx requests sent, by command", labels,
+		             c->sent);
 	}
-	labels[0] = '\0';
-	prom_label(labels, sizeof(labels), "command", "UAR");
-	prom_counter(p, "icscf_cx_latency_microseconds_total",
-	             "Sum of the round trips of Cx requests that got an answer", labels,
-	             st->cx_latency_us);
-	prom_counter(p, "icscf_cx_latency_samples_total",
-	             "Cx round trips summed in icscf_cx_latency_microseconds_total", labels,
-	             st->cx_answers);
+	for (int k = 0; k < 2; k++) {
+		c = cx_of(st, k, &cmd);
+		for (size_t i = 0; i < ICSCF_CX_SLOTS; i++) {
+			if (!c->answers[i])
+				continue;
+			cx_label(i, value, sizeof(value), &kind);
+			labels[0] = '\0';
+			prom_label(labels, sizeof(labels), "command", cmd);
+			prom_label(labels, sizeof(labels), "result", value);
+			prom_label(labels, sizeof(labels), "kind", kind);
+			prom_counter(p, "icscf_cx_answers_total",
+			             "Cx answers (or their absence), by command and result code",
+			             labels, c->answers[i]);
+		}
+	}
+	for (int k = 0; k < 2; k++) {
+		c = cx_of(st, k, &cmd);
+		labels[0] = '\0';
+		prom_label(labels, sizeof(labels), "command", cmd);
+		prom_counter(p, "icscf_cx_latency_microseconds_total",
+		             "Sum of the round trips of Cx requests that got an answer", labels,
+		             c->latency_us);
+	}
+	for (int k = 0; k < 2; k++) {
+		c = cx_of(st, k, &cmd);
+		labels[0] = '\0';
+		prom_label(labels, sizeof(labels), "command", cmd);
+		prom_counter(p, "icscf_cx_latency_samples_total",
+		             "Cx round trips summed in icscf_cx_latency_microseconds_total", labels,
+		             c->answered);
+	}
+}
+
+/* One kind of SIP request: <prefix>_requests_total, _replies_total{status},
+ * _forwarded_total{outcome}. */
+static void sip_prom(const struct icscf_sip_stats *s, const char *prefix, const char *what,
+                     struct prom *p)
+{
+	char name[64], help[128], labels[48], value[16];
+
+	snprintf(name, sizeof(name), "%s_requests_total", prefix);
+	snprintf(help, sizeof(help), "%s received", what);
+	prom_counter(p, name, help, NULL, s->requests);
+	snprintf(name, sizeof(name), "%s_replies_total", prefix);
+	snprintf(help, sizeof(help), "%s the I-CSCF answered itself, by status", what);
 	for (size_t i = 0; i < ICSCF_REPLY_SLOTS; i++) {
 		reply_label(i, value, sizeof(value));
 		labels[0] = '\0';
 		prom_label(labels, sizeof(labels), "status", value);
-		prom_counter(p, "icscf_reg_replies_total",
-		             "REGISTER requests the I-CSCF answered itself, by status", labels,
-		             st->replies[i]);
+		prom_counter(p, name, help, labels, s->replies[i]);
 	}
+	snprintf(name, sizeof(name), "%s_forwarded_total", prefix);
+	snprintf(help, sizeof(help), "%s forwarded to an S-CSCF, by final response", what);
 	for (int o = 0; o < ICSCF_FWD_N; o++) {
 		labels[0] = '\0';
 		prom_label(labels, sizeof(labels), "outcome", fwd_names[o]);
-		prom_counter(p, "icscf_reg_forwarded_total",
-		             "REGISTER requests forwarded to an S-CSCF, by final response", labels,
-		             st->forwarded[o]);
+		prom_counter(p, name, help, labels, s->forwarded[o]);
 	}
-	prom_counter(p, "icscf_not_implemented_total", "Requests answered 501 (LIR: not yet)", NULL,
-	             st->not_implemented);
 }
 
-json_t *icscf_stats_json(const struct icscf_stats *st)
+void icscf_stats_prom(const struct icscf_stats *st, struct prom *p)
 {
-	json_t *uaa = json_object(), *replies = json_object(), *fwd = json_object();
+	sip_prom(&st->reg, "icscf_reg", "REGISTER requests", p);
+	sip_prom(&st->call, "icscf_call", "Initial requests to terminating users (LIR)", p);
+	prom_counter(p, "icscf_in_dialog_total",
+	             "In-dialog requests relayed (none expected: the I-CSCF does not "
+	             "Record-Route)",
+	             NULL, st->in_dialog);
+	cx_prom(st, p);
+}
+
+static json_t *cx_json(const struct icscf_cx_stats *c)
+{
+	json_t *answers = json_object();
 	char value[16], key[32];
 	const char *kind;
 
-	for (size_t i = 0; uaa && i < ICSCF_UAA_SLOTS; i++) {
-		if (!st->uaa[i])
+	for (size_t i = 0; answers && i < ICSCF_CX_SLOTS; i++) {
+		if (!c->answers[i])
 			continue;
-		uaa_label(i, value, sizeof(value), &kind);
+		cx_label(i, value, sizeof(value), &kind);
 		snprintf(key, sizeof(key), "%s%s%s", i < SLOT_OTHER ? kind : "",
 		         i < SLOT_OTHER ? ":" : "", value);
-		json_object_set_new(uaa, key, json_integer((json_int_t)st->uaa[i]));
+		json_object_set_new(answers, key, json_integer((json_int_t)c->answers[i]));
 	}
+	/* "o" steals answers, also when json_pack fails. */
+	return json_pack("{s:I, s:o, s:I}", "sent", (json_int_t)c->sent, "answers", answers,
+	                 "latency_us_avg",
+	                 (json_int_t)(c->answered ? c->latency_us / c->answered : 0));
+}
+
+json_t *icscf_stats_json(const struct icscf_sip_stats *s, const struct icscf_cx_stats *c,
+                         const char *command)
+{
+	json_t *replies = json_object(), *fwd = json_object();
+	char value[16];
+
 	for (size_t i = 0; replies && i < ICSCF_REPLY_SLOTS; i++) {
-		if (!st->replies[i])
+		if (!s->replies[i])
 			continue;
 		reply_label(i, value, sizeof(value));
-		json_object_set_new(replies, value, json_integer((json_int_t)st->replies[i]));
+		json_object_set_new(replies, value, json_integer((json_int_t)s->replies[i]));
 	}
 	for (int o = 0; fwd && o < ICSCF_FWD_N; o++)
-		json_object_set_new(fwd, fwd_names[o], json_integer((json_int_t)st->forwarded[o]));
-	/* "o" steals the three objects, also when json_pack fails. */
-	return json_pack("{s:I, s:{s:I, s:o, s:I}, s:o, s:o}", "register_requests",
-	                 (json_int_t)st->reg_requests, "uar", "sent", (json_int_t)st->uar_sent,
-	                 "answers", uaa, "latency_us_avg",
-	                 (json_int_t)(st->cx_answers ? st->cx_latency_us / st->cx_answers : 0),
-	                 "replies", replies, "forwarded", fwd);
+		json_object_set_new(fwd, fwd_names[o], json_integer((json_int_t)s->forwarded[o]));
+	/* "o" steals the objects, also when json_pack fails. */
+	return json_pack("{s:I, s:o, s:o, s:o}", "requests", (json_int_t)s->requests, command,
+	                 cx_json(c), "replies", replies, "forwarded", fwd);
 }

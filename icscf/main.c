@@ -82,12 +82,13 @@ int main(int argc, char **argv)
 	ic.sip_ready = false;
 	icscf_rest_fini(&ic);
 out_proxy:
-	/* Pending REGISTERs end here (on_gone marks their UARs cancelled)... */
+	/* Pending requests end here (on_gone marks their UARs and LIRs cancelled)... */
 	sip_proxy_free(ic.proxy);
 out_diameter:
 	/* ...then no answer can be posted any more, and the contexts can go. */
 	dia_core_stop();
 	icscf_reg_fini(&ic);
+	icscf_call_fini(&ic);
 out_daemon:
 	daemon_fini(&d);
 	return rc;

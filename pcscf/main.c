@@ -1,6 +1,6 @@
 /* pcscf: the Proxy-CSCF daemon. Wiring only: command line, topology and loop (daemon.c)
- * -> registration store -> SIP proxy core with the P-CSCF hooks -> REST -> run -> stop
- * in reverse order. */
+ * -> the core nodes' addresses -> registration store -> SIP proxy core with the P-CSCF hooks ->
+ * REST -> run -> stop in reverse order. */
 #include "pcscf.h"
 
 #include "daemon.h"
@@ -23,6 +23,10 @@ int main(int argc, char **argv)
 	pc.topo = d.topo;
 	pc.node = d.node;
 	pc.loop = d.loop;
+	if (pcscf_call_init(&pc) < 0) {
+		log_err("more than %d core nodes in the topology", PCSCF_CORE_MAX);
+		goto out_daemon;
+	}
 	pc.store = pcscf_store_new(pc.loop, 0, pcscf_reg_on_expired, &pc);
 	if (!pc.store) {
 		log_err("cannot allocate the registration store");

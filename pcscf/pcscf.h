@@ -31,6 +31,8 @@ struct topo_node;
 /* TS 24.229 Table 7.8.1, reg-await-auth (4 minutes): how long the keys of a challenge
  * wait for the 200 in a pending record. */
 #define PCSCF_PENDING_SEC 240
+/* Bytes of a contact's address key "host:port" (a host of SIP_HOST_MAX, ':', 5 digits). */
+#define PCSCF_ADDR_KEY_MAX (SIP_HOST_MAX + 8)
 
 enum pcscf_state {
 	PCSCF_PENDING,    /* challenged (401 seen), not registered yet */
@@ -98,6 +100,8 @@ struct pcscf_reg {
 	                                               next 200 (TS 33.203 7.4) */
 	struct pcscf_key keys[PCSCF_ASSOC_MAX + 1]; /* names of the record in the table */
 	size_t n_keys;                              /* entries in keys */
+	struct pcscf_key at;                        /* the contact's "host:port" in the
+	                                               address index (len 0: not indexed) */
 	struct pcscf_store *store;                  /* the store holding it (timer use) */
 	struct pcscf_reg *prev;                     /* previous record of the store list */
 	struct pcscf_reg *next;                     /* next record of the store list */
@@ -124,6 +128,19 @@ int pcscf_store_challenge(struct pcscf_store *s, struct sip_span impu, struct si
 /* TS 24.229 5.2.2.2: stores (or refreshes) the registration of a 200 OK; records that held
  * one of its URIs are replaced. 0, -ENOSPC, -EMSGSIZE, -ENOMEM (then nothing changed). */
 int pcscf_store_register(struct pcscf_store *s, const struct pcscf_binding *b);
+/* The registered record whose contact has the host and port of uri (a SIP URI as in a
+ * Request-URI or Contact, len bytes), or NULL: how a request toward a UE finds it
+ * (TS 24.229 5.2.6.4) whatever the user part and parameters. Borrowed like
+ * pcscf_store_find. */
+const struct pcscf_reg *pcscf_store_find_contact(const struct pcscf_store *s, const char *uri,
+                                                 size_t len);
+/* The registered record whose contact address is addr (IPv4 and port), or NULL. */
+const struct pcscf_reg *pcscf_store_find_addr(const struct pcscf_store *s,
+                                              const struct sockaddr_in *addr);
+/* The address key of a SIP or SIPS URI: "host:port", host lower-cased, port 5060 (5061
+ * for sips) when absent. Returns its length, or -EINVAL (not a SIP URI, no host),
+ * -ENOSPC (longer than n - 1). */
+int pcscf_store_addr_key(const char *uri, size_t len, char *out, size_t n);
 /* Forgets the record named by uri (de-registration). 0 or -ENOENT. */
 int pcscf_store_forget(struct pcscf_store *s, const char *uri, size_t len);
 /* Number of records in state. */
@@ -149,12 +166,25 @@ enum pcscf_reg_outcome {
 	PCSCF_OUT_N
 };
 
+/* What became of the other requests (calls, MESSAGE, ...), counted for /metrics. */
+enum pcscf_call_outcome {
+	PCSCF_CALL_ORIG,        /* initial request of a UE sent to its S-CSCF (5.2.6.3) */
+	PCSCF_CALL_TERM,        /* initial request sent to a UE (5.2.6.4) */
+	PCSCF_CALL_DIALOG_UP,   /* in-dialog request of a UE forwarded */
+	PCSCF_CALL_DIALOG_DOWN, /* in-dialog request forwarded toward a UE */
+	PCSCF_CALL_ROUTE_FIXED, /* a UE's Route set replaced by its Service-Route */
+	PCSCF_CALL_UNREACHABLE, /* 480: no registered UE has the Request-URI contact */
+	PCSCF_CALL_LOCAL,       /* a request for the P-CSCF itself answered (OPTIONS) */
+	PCSCF_CALL_FAILED,      /* could not be edited or forwarded (4xx/5xx answered) */
+	PCSCF_CALL_N
+};
+
 /* Counters of the P-CSCF, loop thread only. */
 struct pcscf_stats {
-	uint64_t reg[PCSCF_OUT_N]; /* registrations by outcome */
-	uint64_t reg_requests;     /* REGISTER requests received */
-	uint64_t forbidden;        /* 403 to requests from unregistered UEs */
-	uint64_t not_implemented;  /* 501 to requests of registered UEs (calls: issue 4) */
+	uint64_t reg[PCSCF_OUT_N];   /* registrations by outcome */
+	uint64_t reg_requests;       /* REGISTER requests received */
+	uint64_t forbidden;          /* 403 to requests from unregistered UEs */
+	uint64_t call[PCSCF_CALL_N]; /* other requests by outcome */
 };
 
 /* "challenged", "registered", ... */
@@ -195,6 +225,47 @@ void pcscf_reg_on_expired(void *arg, const struct pcscf_reg *r);
 /* Fills pc->path and pc->pvni from the node and the proxy's URI. 0 or -ENAMETOOLONG. */
 int pcscf_reg_init(struct pcscf *pc);
 
+/* pcscf_call.c */
+
+/* Core nodes of the lab the P-CSCF tells apart from UEs by source address. */
+#define PCSCF_CORE_MAX 64
+
+/* "orig", "term", ... */
+const char *pcscf_call_outcome_name(enum pcscf_call_outcome o);
+/* RFC 3261 19.1.4, as far as routing needs it: two SIP URIs (without < >) name the same
+ * resource: same scheme, user, host (case-insensitive), port (absent = 5060, 5061 for
+ * sips) and transport (absent = udp). */
+bool pcscf_call_same_uri(struct sip_span a, struct sip_span b);
+/* TS 24.229 5.2.6.3.2, RFC 3325 9.1: the identity the network asserts for a request (or
+ * response) m from the UE registered as r: the first P-Preferred-Identity that is in
+ * r's registered set, else the default public identity (first P-Associated-URI, else
+ * the registered IMPU). Borrowed from r. */
+const char *pcscf_call_identity(const struct pcscf_reg *r, const struct sip_msg *m);
+/* RFC 3325 9.1: removes every P-Asserted-Identity and P-Preferred-Identity of m and
+ * adds "P-Asserted-Identity: <uri>". 0 or -errno (edits rolled back). */
+int pcscf_call_edit_identity(struct sip_msg *m, const char *uri);
+/* RFC 3608 6, TS 24.229 5.2.6.3.2: true when the Route values of m after the first
+ * skip (ours) are the n values of sr (a stored Service-Route), URI by URI. */
+bool pcscf_call_routes_match(const struct sip_msg *m, unsigned skip, const char *const *sr,
+                             size_t n);
+/* TS 24.229 5.2.6.3.2: replaces every Route value of m by the n values of sr, in order
+ * (where the first Route line was, else after the last header). 0 or -errno (edits
+ * rolled back). */
+int pcscf_call_replace_routes(struct sip_msg *m, const char *const *sr, size_t n);
+/* RFC 3323 4.2, RFC 3325 9.3: the request asks for identity privacy (Privacy: id), so
+ * P-Asserted-Identity may not reach an untrusted destination such as the UE. */
+bool pcscf_call_privacy_id(const struct sip_msg *m);
+
+/* Every request but REGISTER (TS 24.229 5.2.6): from a UE, originating (initial) or
+ * in-dialog, only when it is registered (else 403); from the core, terminating toward
+ * a UE or in-dialog. dialog: the method creates a dialog (Record-Route). */
+void pcscf_call_on_request(struct pcscf *pc, struct sip_req *req, bool dialog);
+/* Responses to requests pcscf_call_on_request forwarded: the UE's identity asserted in
+ * its 1xx/2xx to a terminating request (TS 24.229 5.2.6.4). */
+void pcscf_call_on_response(struct pcscf *pc, struct sip_req *req, struct sip_msg *resp);
+/* Learns the addresses of the core nodes from the topology. 0 or -ENOSPC. */
+int pcscf_call_init(struct pcscf *pc);
+
 /* pcscf_sip.c */
 
 /* The role hooks of the proxy core: a method table for new requests, REGISTER responses. */
@@ -204,23 +275,28 @@ extern const struct sip_proxy_ops pcscf_sip_ops;
 
 /* The daemon: everything the P-CSCF owns, reached from its loop. */
 struct pcscf {
-	const struct daemon *daemon;  /* command line, topology, loop (main's) */
-	const struct topo *topo;      /* the lab (daemon's) */
-	const struct topo_node *node; /* this P-CSCF in topo */
-	struct loop *loop;            /* the daemon's loop */
-	struct sip_proxy *proxy;      /* owned; SIP listener and transactions */
-	struct rest *rest;            /* owned; status API */
-	struct pcscf_store *store;    /* owned; registrations */
-	char path[PCSCF_URI_MAX];     /* our Path value "<sip:term@fqdn:port;lr>" */
-	char pvni[PCSCF_URI_MAX];     /* our P-Visited-Network-ID value ("\"domain\"") */
-	bool ready;                   /* SIP listening and REST up */
-	struct pcscf_stats stats;     /* counters */
+	const struct daemon *daemon;         /* command line, topology, loop (main's) */
+	const struct topo *topo;             /* the lab (daemon's) */
+	const struct topo_node *node;        /* this P-CSCF in topo */
+	struct loop *loop;                   /* the daemon's loop */
+	struct sip_proxy *proxy;             /* owned; SIP listener and transactions */
+	struct rest *rest;                   /* owned; status API */
+	struct pcscf_store *store;           /* owned; registrations */
+	char path[PCSCF_URI_MAX];            /* our Path value "<sip:term@fqdn:port;lr>" */
+	char pvni[PCSCF_URI_MAX];            /* our P-Visited-Network-ID value ("\"domain\"") */
+	struct in_addr core[PCSCF_CORE_MAX]; /* addresses of the lab's CSCFs and HSSs: requests
+	                                        from them come from the network side */
+	size_t n_core;                       /* entries in core */
+	char term_mark;                      /* its address, as request data, marks a request sent
+	                                        to a UE (its responses carry the UE's identity) */
+	bool ready;                          /* SIP listening and REST up */
+	struct pcscf_stats stats;            /* counters */
 };
 
 /* pcscf_rest.c */
 
-/* Starts the REST API (GET /status, /metrics, /registrations, /registrations/{impu}) on
- * the node's address and REST port. 0 or -EIO (rest_new logged why). */
+/* Starts the REST API (GET /status, /metrics, /registrations, /registrations/{impu},
+ * /dialogs) on the node's address and REST port. 0 or -EIO (rest_new logged why). */
 int pcscf_rest_init(struct pcscf *pc);
 /* Stops it; safe when init failed. */
 void pcscf_rest_fini(struct pcscf *pc);

@@ -1,6 +1,7 @@
 /* The P-CSCF's REST API (ARCHITECTURE.md, REST conventions): GET /status, /metrics,
- * /registrations and /registrations/{impu} (any URI of the implicit set). Handlers run
- * on the loop thread and read the store directly. */
+ * /registrations, /registrations/{impu} (any URI of the implicit set) and /dialogs (the
+ * dialogs we Record-Routed, from the proxy core). Handlers run on the loop thread and
+ * read the store and the core directly. */
 #include "pcscf.h"
 
 #include "daemon.h"
@@ -73,18 +74,46 @@ static json_t *merge(json_t *st, json_t *extra)
 	return NULL;
 }
 
+static json_t *calls_json(const struct pcscf *pc)
+{
+	json_t *o = json_object();
+
+	for (int i = 0; o && i < PCSCF_CALL_N; i++)
+		json_object_set_new(o, pcscf_call_outcome_name(i),
+		                    json_integer((json_int_t)pc->stats.call[i]));
+	return o;
+}
+
+/* The core's session counters (3GPP SC.AttSession style) as JSON. */
+static json_t *sessions_json(const struct sip_proxy_sessions *ss)
+{
+	json_t *answered = json_object();
+	char cls[16];
+
+	for (int c = 1; answered && c <= 6; c++) {
+		snprintf(cls, sizeof(cls), "%dxx", c);
+		json_object_set_new(answered, cls, json_integer((json_int_t)ss->answered[c]));
+	}
+	return json_pack("{s:I, s:o, s:I, s:I}", "attempts", (json_int_t)ss->attempts, "answered",
+	                 answered, "setup_us_avg",
+	                 (json_int_t)(ss->answered[2] ? ss->setup_us_sum / ss->answered[2] : 0),
+	                 "dialogs", (json_int_t)ss->dialogs);
+}
+
 static void on_status(void *app, const struct rest_request *req, struct rest_response *resp)
 {
 	struct pcscf *pc = app;
 	const struct sip_proxy_stats *sp = sip_proxy_stats(pc->proxy);
-	json_t *extra = json_pack(
-	    "{s:i, s:I, s:I, s:I, s:o, s:I, s:{s:I, s:I, s:I}}", "sip_port",
-	    (int)pc->node->sip_port, "registered",
-	    (json_int_t)pcscf_store_count(pc->store, PCSCF_REGISTERED), "pending",
-	    (json_int_t)pcscf_store_count(pc->store, PCSCF_PENDING), "register_requests",
-	    (json_int_t)pc->stats.reg_requests, "registrations", outcomes_json(pc), "forbidden",
-	    (json_int_t)pc->stats.forbidden, "sip", "requests_in", (json_int_t)sp->requests_in,
-	    "forwarded", (json_int_t)sp->forwarded, "timeouts", (json_int_t)sp->timeouts);
+	json_t *extra =
+	    json_pack("{s:i, s:I, s:I, s:I, s:o, s:I, s:o, s:o, s:{s:I, s:I, s:I}}", "sip_port",
+	              (int)pc->node->sip_port, "registered",
+	              (json_int_t)pcscf_store_count(pc->store, PCSCF_REGISTERED), "pending",
+	              (json_int_t)pcscf_store_count(pc->store, PCSCF_PENDING), "register_requests",
+	              (json_int_t)pc->stats.reg_requests, "registrations", outcomes_json(pc),
+	              "forbidden", (json_int_t)pc->stats.forbidden, "calls", calls_json(pc),
+	              "sessions", sessions_json(sip_proxy_sessions(pc->proxy)), "sip",
+	              "requests_in", (json_int_t)sp->requests_in, "forwarded",
+	              (json_int_t)sp->forwarded, "timeouts", (json_int_t)sp->timeouts);
 
 	rest_json(resp, 200, merge(daemon_status_json(pc->daemon, pc->ready), extra));
 }
@@ -120,6 +149,32 @@ static void proxy_prom(const struct pcscf *pc, struct prom *p)
 	}
 }
 
+/* calls.md: <role>_sessions_attempts_total, <role>_sessions_answered_total{class}, the
+ * setup time, and the dialogs open now. */
+static void sessions_prom(const struct pcscf *pc, struct prom *p)
+{
+	const struct sip_proxy_sessions *ss = sip_proxy_sessions(pc->proxy);
+	char labels[32], cls[16];
+
+	prom_counter(p, "pcscf_sessions_attempts_total", "Initial INVITEs forwarded", NULL,
+	             ss->attempts);
+	for (int c = 1; c <= 6; c++) {
+		snprintf(cls, sizeof(cls), "%dxx", c);
+		labels[0] = '\0';
+		prom_label(labels, sizeof(labels), "class", cls);
+		prom_counter(p, "pcscf_sessions_answered_total",
+		             "Final responses to initial INVITEs relayed, by class", labels,
+		             ss->answered[c]);
+	}
+	prom_counter(p, "pcscf_session_setup_microseconds_total",
+	             "Sum of INVITE to first 2xx times", NULL, ss->setup_us_sum);
+	prom_counter(p, "pcscf_session_setup_samples_total",
+	             "Sessions summed in pcscf_session_setup_microseconds_total", NULL,
+	             ss->answered[2]);
+	prom_gauge(p, "pcscf_dialogs", "Dialogs Record-Routed and open now", NULL,
+	           (double)ss->dialogs);
+}
+
 static void on_metrics(void *app, const struct rest_request *req, struct rest_response *resp)
 {
 	struct pcscf *pc = app;
@@ -143,8 +198,14 @@ static void on_metrics(void *app, const struct rest_request *req, struct rest_re
 	prom_counter(&p, "pcscf_forbidden_total",
 	             "Requests refused with 403 because the UE is not registered", NULL,
 	             pc->stats.forbidden);
-	prom_counter(&p, "pcscf_not_implemented_total", "Requests answered 501 (calls: not yet)",
-	             NULL, pc->stats.not_implemented);
+	for (int i = 0; i < PCSCF_CALL_N; i++) {
+		labels[0] = '\0';
+		prom_label(labels, sizeof(labels), "outcome", pcscf_call_outcome_name(i));
+		prom_counter(&p, "pcscf_call_requests_total",
+		             "Requests other than REGISTER, by what became of them", labels,
+		             pc->stats.call[i]);
+	}
+	sessions_prom(pc, &p);
 	proxy_prom(pc, &p);
 	prom_gauge(&p, "pcscf_ready", "1 when SIP and REST are up", NULL, pc->ready ? 1 : 0);
 	rest_text(resp, 200, prom_take(&p), PROM_CONTENT_TYPE);
@@ -206,11 +267,26 @@ static void on_get(void *app, const struct rest_request *req, struct rest_respon
 	rest_json(resp, 200, registration_json(pc, r));
 }
 
+/* calls.md: the dialogs the core saw us Record-Route (Call-ID, tags, route set, state,
+ * age). */
+static void on_dialogs(void *app, const struct rest_request *req, struct rest_response *resp)
+{
+	struct pcscf *pc = app;
+	json_t *dialogs = sip_proxy_dialogs_json(pc->proxy);
+
+	if (!dialogs) {
+		rest_error(resp, 500, "cannot list the dialogs");
+		return;
+	}
+	rest_json(resp, 200,
+	          json_pack("{s:I, s:o}", "total", (json_int_t)json_array_size(dialogs), "dialogs",
+	                    dialogs));
+}
+
 static const struct rest_route pcscf_routes[] = {
-    {"GET", "/status", on_status},
-    {"GET", "/metrics", on_metrics},
-    {"GET", "/registrations", on_list},
-    {"GET", "/registrations/{}", on_get},
+    {"GET", "/status", on_status},      {"GET", "/metrics", on_metrics},
+    {"GET", "/registrations", on_list}, {"GET", "/registrations/{}", on_get},
+    {"GET", "/dialogs", on_dialogs},
 };
 
 int pcscf_rest_init(struct pcscf *pc)

@@ -2,14 +2,18 @@
  * reachable from every URI of its implicit registration set (the IMPU and each
  * P-Associated-URI), each record on its own loop timer. A record is one allocation (the
  * strings live at its end) and a refresh replaces it, so the request path never
- * allocates more than that. Buckets are sized once for the bound: lookups stay O(1). */
+ * allocates more than that. A second index finds a record from its contact's address
+ * (requests toward the UE, TS 24.229 5.2.6.4). Buckets are sized once for the bound:
+ * lookups stay O(1). */
 #include "pcscf.h"
 
 #include "log.h"
 #include "loop.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -19,7 +23,9 @@ struct pcscf_store {
 	size_t max;                         /* most records, pending ones included */
 	size_t count[2];                    /* records by enum pcscf_state */
 	struct pcscf_key **buckets;         /* owned; chains of keys */
-	size_t mask;                        /* number of buckets - 1 (a power of two) */
+	struct pcscf_key **at_buckets;      /* owned; chains of contact address keys */
+	size_t mask;                        /* number of buckets - 1 (a power of two), both
+	                                       tables */
 	struct pcscf_reg *head;             /* every record, newest first */
 	pcscf_store_expired_fn *on_expired; /* told of each registered record's expiry */
 	void *arg;                          /* its argument */
@@ -47,16 +53,33 @@ static struct pcscf_reg *find(const struct pcscf_store *s, const char *uri, size
 	return NULL;
 }
 
+/* The registered record whose address key is key (len bytes), or NULL. */
+static struct pcscf_reg *find_at(const struct pcscf_store *s, const char *key, size_t len)
+{
+	uint32_t h = hash_uri(key, len);
+
+	for (const struct pcscf_key *k = s->at_buckets[h & s->mask]; k; k = k->next)
+		if (k->hash == h && k->len == len && memcmp(k->uri, key, len) == 0)
+			return k->reg;
+	return NULL;
+}
+
+static void unchain(struct pcscf_key **buckets, size_t mask, struct pcscf_key *k)
+{
+	struct pcscf_key **pp = &buckets[k->hash & mask];
+
+	while (*pp && *pp != k)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = k->next;
+}
+
 static void unlink_keys(struct pcscf_store *s, struct pcscf_reg *r)
 {
-	for (size_t i = 0; i < r->n_keys; i++) {
-		struct pcscf_key **pp = &s->buckets[r->keys[i].hash & s->mask];
-
-		while (*pp && *pp != &r->keys[i])
-			pp = &(*pp)->next;
-		if (*pp)
-			*pp = r->keys[i].next;
-	}
+	for (size_t i = 0; i < r->n_keys; i++)
+		unchain(s->buckets, s->mask, &r->keys[i]);
+	if (r->at.len)
+		unchain(s->at_buckets, s->mask, &r->at);
 }
 
 /* Takes r out of the store and frees it. */
@@ -86,6 +109,12 @@ static void link_record(struct pcscf_store *s, struct pcscf_reg *r)
 			remove_record(s, other);
 		k->next = s->buckets[k->hash & s->mask];
 		s->buckets[k->hash & s->mask] = k;
+	}
+	/* Several records may share an address (one UE registering separate identities):
+	 * the newest is found first, and any of them reaches the same UE. */
+	if (r->at.len) {
+		r->at.next = s->at_buckets[r->at.hash & s->mask];
+		s->at_buckets[r->at.hash & s->mask] = &r->at;
 	}
 	r->prev = NULL;
 	r->next = s->head;
@@ -143,7 +172,11 @@ static int span_size(const struct sip_span *v, size_t n, size_t *total)
 static struct pcscf_reg *record_build(const struct pcscf_binding *b, int *err)
 {
 	struct sip_span ids[3] = {b->impu, b->impi, b->contact};
-	size_t text = 0;
+	char key[PCSCF_ADDR_KEY_MAX];
+	int key_len = b->contact.len
+	                  ? pcscf_store_addr_key(b->contact.p, b->contact.len, key, sizeof(key))
+	                  : -EINVAL;
+	size_t text = key_len > 0 ? (size_t)key_len + 1 : 0;
 	struct builder bl;
 
 	*err = span_size(ids, 3, &text);
@@ -165,6 +198,14 @@ static struct pcscf_reg *record_build(const struct pcscf_binding *b, int *err)
 	bl.r->impu = put(&bl, b->impu);
 	bl.r->impi = put(&bl, b->impi);
 	bl.r->contact = put(&bl, b->contact);
+	/* A contact without a usable host is still registered, only not found by address. */
+	if (key_len > 0)
+		bl.r->at = (struct pcscf_key){
+		    .reg = bl.r,
+		    .uri = put(&bl, (struct sip_span){key, (size_t)key_len}),
+		    .len = (size_t)key_len,
+		    .hash = hash_uri(key, (size_t)key_len),
+		};
 	bl.r->ue = b->ue;
 	bl.r->proto = b->proto;
 	bl.r->conn_id = b->conn_id;
@@ -221,7 +262,10 @@ struct pcscf_store *pcscf_store_new(struct loop *lp, size_t max, pcscf_store_exp
 	while (n < 2 * s->max && n < ((size_t)1 << 24))
 		n *= 2;
 	s->buckets = calloc(n, sizeof(*s->buckets));
-	if (!s->buckets) {
+	s->at_buckets = calloc(n, sizeof(*s->at_buckets));
+	if (!s->buckets || !s->at_buckets) {
+		free(s->buckets);
+		free(s->at_buckets);
 		free(s);
 		return NULL;
 	}
@@ -238,12 +282,83 @@ void pcscf_store_free(struct pcscf_store *s)
 	while (s->head)
 		remove_record(s, s->head);
 	free(s->buckets);
+	free(s->at_buckets);
 	free(s);
 }
 
 const struct pcscf_reg *pcscf_store_find(const struct pcscf_store *s, const char *uri, size_t len)
 {
 	return find(s, uri, len);
+}
+
+int pcscf_store_addr_key(const char *uri, size_t len, char *out, size_t n)
+{
+	const char *p = uri, *end = uri + len, *at, *host, *host_end;
+	unsigned long port = 5060;
+	size_t hlen;
+	int w;
+
+	if (len > 4 && strncasecmp(p, "sip:", 4) == 0) {
+		p += 4;
+	} else if (len > 5 && strncasecmp(p, "sips:", 5) == 0) {
+		p += 5;
+		port = 5061;
+	} else {
+		return -EINVAL;
+	}
+	/* RFC 3261 25.1: the userinfo ends at the only unescaped '@' of the URI. */
+	at = memchr(p, '@', (size_t)(end - p));
+	host = at ? at + 1 : p;
+	if (host < end && *host == '[') {
+		host_end = memchr(host, ']', (size_t)(end - host));
+		if (!host_end)
+			return -EINVAL;
+		host_end++;
+	} else {
+		for (host_end = host; host_end < end && *host_end != ':' && *host_end != ';' &&
+		                      *host_end != '?' && *host_end != '>';
+		     host_end++)
+			;
+	}
+	hlen = (size_t)(host_end - host);
+	if (hlen == 0 || hlen >= SIP_HOST_MAX)
+		return -EINVAL;
+	if (host_end < end && *host_end == ':') {
+		port = 0;
+		for (p = host_end + 1; p < end && isdigit((unsigned char)*p) && port <= 65535; p++)
+			port = port * 10 + (unsigned long)(*p - '0');
+		if (p == host_end + 1 || port == 0 || port > 65535)
+			return -EINVAL;
+	}
+	if (hlen + 7 > n)
+		return -ENOSPC;
+	for (size_t i = 0; i < hlen; i++)
+		out[i] = (char)tolower((unsigned char)host[i]);
+	w = snprintf(out + hlen, n - hlen, ":%lu", port);
+	if (w < 0 || (size_t)w >= n - hlen)
+		return -ENOSPC;
+	return (int)hlen + w;
+}
+
+const struct pcscf_reg *pcscf_store_find_contact(const struct pcscf_store *s, const char *uri,
+                                                 size_t len)
+{
+	char key[PCSCF_ADDR_KEY_MAX];
+	int n = pcscf_store_addr_key(uri, len, key, sizeof(key));
+
+	return n > 0 ? find_at(s, key, (size_t)n) : NULL;
+}
+
+const struct pcscf_reg *pcscf_store_find_addr(const struct pcscf_store *s,
+                                              const struct sockaddr_in *addr)
+{
+	char ip[INET_ADDRSTRLEN], key[PCSCF_ADDR_KEY_MAX];
+	int n;
+
+	if (!inet_ntop(AF_INET, &addr->sin_addr, ip, sizeof(ip)))
+		return NULL;
+	n = snprintf(key, sizeof(key), "%s:%u", ip, (unsigned)ntohs(addr->sin_port));
+	return n > 0 && (size_t)n < sizeof(key) ? find_at(s, key, (size_t)n) : NULL;
 }
 
 static size_t total(const struct pcscf_store *s)

@@ -20,6 +20,7 @@ struct sip_msg;
 struct sip_proxy;
 struct sip_req;
 struct topo;
+struct topo_domain;
 struct topo_node;
 struct scscf;
 
@@ -240,6 +241,81 @@ uint64_t scscf_regtab_next_expiry(const struct scscf_reg *r);
  * barred. */
 const char *scscf_regtab_default_impu(const struct scscf_reg *r);
 
+/* scscf_route.c */
+
+#define SCSCF_ROUTES_MAX 8 /* Path values one branch may carry (Route of the fork) */
+
+/* Where an originating request goes by its Request-URI (TS 24.229 5.4.3.2, calls.md):
+ * a domain of the topology (its I-CSCF), or why it goes nowhere. */
+enum scscf_dest {
+	SCSCF_DEST_DOMAIN,       /* a sip URI of a known domain, or a tel URI in its range */
+	SCSCF_DEST_BAD_URI,      /* 400: the Request-URI does not parse */
+	SCSCF_DEST_BAD_SCHEME,   /* 416: neither sip, sips nor tel */
+	SCSCF_DEST_NO_DOMAIN,    /* 404: a host that is no domain of the topology */
+	SCSCF_DEST_LOCAL_NUMBER, /* 404: a tel URI with a local number (no numbering plan) */
+	SCSCF_DEST_NO_NUMBER,    /* 604: a global number in no domain's tel_prefixes */
+	SCSCF_DEST_N
+};
+
+/* One branch of a terminating fork (TS 24.229 5.4.3.3, RFC 3261 16.6 step 6): the
+ * registered contact as Request-URI and its stored Path as Route. */
+struct scscf_branch {
+	const char *ruri;                     /* the contact URI; borrowed from the binding */
+	char buf[SCSCF_PATH_MAX];             /* the binding's Path values, NUL-separated */
+	const char *routes[SCSCF_ROUTES_MAX]; /* each Path value as written ("<sip:...;lr>"),
+	                                        into buf */
+	size_t n_routes;                      /* entries in routes */
+	const char *hop;                      /* URI of the next hop without < >: the first
+	                                         Path value's, else the contact; into buf or
+	                                         the binding (not NUL-terminated) */
+	size_t hop_len;                       /* bytes of hop */
+};
+
+/* Every branch of one fork. */
+struct scscf_fork {
+	struct scscf_branch b[SCSCF_CONTACTS_MAX]; /* branches, newest binding first */
+	size_t n;                                  /* entries in b */
+};
+
+/* The lookup form of a URI as the registrar indexes IMPUs: "sip:user@host" (scheme in
+ * lower case, no port, parameters or headers; sips kept), "tel:" + the number without
+ * visual separators and parameters (RFC 3966 5.1.1). 0, -EBADMSG (unparsable),
+ * -EDESTADDRREQ (a sip URI without user part: no identity), -EPROTONOSUPPORT (another
+ * scheme), -EMSGSIZE (does not fit). */
+int scscf_route_aor(const char *uri, size_t len, char *out, size_t outlen);
+/* The number of a tel URI ("tel:+1-555-0001;phone-context=x" -> "+15550001"). 0 for a
+ * global number, -ENOENT for a local one (out still holds it), -EBADMSG (not a tel URI,
+ * no digit, a character RFC 3966 does not allow), -EMSGSIZE. */
+int scscf_route_tel_number(const char *uri, size_t len, char *out, size_t outlen);
+/* TS 24.229 5.4.3.2, calls.md: classifies the Request-URI of an originating request
+ * against the topology t; *domain gets the target domain for SCSCF_DEST_DOMAIN. */
+enum scscf_dest scscf_route_classify(const struct topo *t, const char *ruri, size_t len,
+                                     const struct topo_domain **domain);
+/* The final response for a classification other than SCSCF_DEST_DOMAIN (0 for it);
+ * *reason gets its static phrase. */
+int scscf_route_dest_status(enum scscf_dest d, const char **reason);
+/* TS 24.229 5.4.3.2 step 1, RFC 3325 9.1: the served user of an originating request is
+ * the first P-Asserted-Identity value registered here; its lookup form goes to impu
+ * (size n) and its registration to *reg. Returns 0, -ENOENT (no P-Asserted-Identity),
+ * -EACCES (no value registered here), -EPERM (registered but barred). */
+int scscf_route_served_user(const struct scscf_regtab *t, const struct sip_msg *m, char *impu,
+                            size_t n, struct scscf_reg **reg);
+/* TS 24.229 5.4.3.3: the registration of the Request-URI ruri of a terminating request
+ * (any IMPU of the implicit set, sip or tel); its lookup form goes to aor (size n, also
+ * set for -ENOENT) and its registration to *reg. realm is the home domain: a sip URI of
+ * another host is not ours. Returns 0, -ENOENT (no registration), -EPERM (barred
+ * identity), -EREMOTE (another domain), or scscf_route_aor's errors. */
+int scscf_route_callee(const struct scscf_regtab *t, const char *realm, const char *ruri,
+                       size_t len, char *aor, size_t n, struct scscf_reg **reg);
+/* Splits a comma-separated list of name-addr values (a stored Path) in place: commas
+ * inside quotes or < > do not split, whitespace around values goes. At most max values
+ * into vals. Returns how many, or -E2BIG when there are more. */
+int scscf_route_split(char *list, const char **vals, size_t max);
+/* TS 24.229 5.4.3.3, RFC 3261 16.5: one branch per binding of r alive at now (newest
+ * first); a binding whose Path does not split is skipped. Fills f, returns f->n. The
+ * branches borrow the bindings' URIs: use them before r changes. */
+size_t scscf_route_branches(const struct scscf_reg *r, uint64_t now, struct scscf_fork *f);
+
 /* scscf_txn.c */
 
 /* Which registration procedure a REGISTER is, for the TS 32.409 counters. */
@@ -263,8 +339,10 @@ struct scscf_register {
 	enum cx_sat sat;                                   /* the SAR sent (logs) */
 };
 
-/* The registrar's context of one request: outlives the transaction when the HSS answers
- * late, and is freed exactly once, when neither holds it. */
+/* The context of one request waiting for the HSS (a REGISTER, or a terminating request
+ * for an unregistered user: then only r.impu and r.sat are used): outlives the
+ * transaction when the HSS answers late, and is freed exactly once, when neither holds
+ * it. */
 struct scscf_txn {
 	struct scscf *s;         /* the daemon */
 	struct sip_req *req;     /* the transaction; NULL once answered or gone */
@@ -348,11 +426,26 @@ void scscf_reg_expire(struct scscf *s, struct scscf_reg *r, uint64_t now);
  * 5.4.1.2.1): the URI without scheme, port and parameters. 0 or -EINVAL. */
 int scscf_reg_impi_from_impu(const char *impu, char *out, size_t outlen);
 
+/* scscf_call.c */
+
+/* TS 24.229 5.4.3, RFC 3261 16: routes request m of transaction req (any method but
+ * REGISTER and CANCEL): in a dialog (To tag) to the next hop of its Route set;
+ * originating (our "orig" Route popped) after the served-user check to the I-CSCF of
+ * the target's domain; terminating to the registered contacts along their Path, or 480.
+ * Answers or forwards at once, or starts SAR UNREGISTERED_USER and returns the context
+ * waiting for it (attach it to req so on_gone finds it); NULL otherwise. */
+struct scscf_txn *scscf_call_on_request(struct scscf *s, struct sip_req *req, struct sip_msg *m);
+/* TS 24.229 5.4.3.3 alone, for a request whose Route values naming us are popped:
+ * registered Request-URI -> Record-Route and fork; barred, foreign or no user -> 404
+ * (416, 400 for a URI we cannot read); no record -> SAR UNREGISTERED_USER, then 480 (404
+ * when the HSS knows no such user). Returns like scscf_call_on_request. */
+struct scscf_txn *scscf_call_terminating(struct scscf *s, struct sip_req *req, struct sip_msg *m);
+
 /* scscf_sip.c */
 
 /* Starts the SIP side: sip_proxy on the node's address and SIP port with the S-CSCF's
- * request table (REGISTER; OPTIONS 200; other methods 501 until calls are served).
- * 0 or -EIO. */
+ * request table (REGISTER to the registrar; OPTIONS for this node answered 200; every
+ * other request routed by scscf_call.c). 0 or -EIO. */
 int scscf_sip_init(struct scscf *s);
 /* Stops it: unanswered transactions end (their contexts see on_gone). */
 void scscf_sip_fini(struct scscf *s);
@@ -360,7 +453,7 @@ void scscf_sip_fini(struct scscf *s);
 /* scscf_rest.c */
 
 /* Starts the REST API (GET /status, /metrics, /registrations, /registrations/{impu},
- * /diameter/peers) on the node's address and REST port. 0 or -EIO. */
+ * /diameter/peers, /dialogs) on the node's address and REST port. 0 or -EIO. */
 int scscf_rest_init(struct scscf *s);
 /* Stops it. Safe when init failed or never ran. */
 void scscf_rest_fini(struct scscf *s);
@@ -409,7 +502,16 @@ struct scscf_stats {
 	uint64_t cx_latency_us[SCSCF_CX_N];                /* sum of answer latencies */
 	uint64_t cx_latency_n[SCSCF_CX_N];                 /* answers in that sum */
 	uint64_t options;                                  /* OPTIONS answered */
-	uint64_t not_implemented;                          /* requests answered 501 */
+	uint64_t orig_requests;     /* initial requests with our "orig" Route (5.4.3.2) */
+	uint64_t orig_forbidden;    /* of which 403: served user not registered here */
+	uint64_t orig_unroutable;   /* of which 400/404/416/604 for their target */
+	uint64_t term_requests;     /* initial requests without it (5.4.3.3) */
+	uint64_t term_unregistered; /* of which for a user with no live contact (480, or
+	                               404 when the HSS knows no such user) */
+	uint64_t term_not_found;    /* of which 400/404/416: barred, another domain, no user */
+	uint64_t term_branches;     /* branches forked to contacts */
+	uint64_t in_dialog;         /* requests routed on their dialog's Route set */
+	uint64_t route_failures;    /* next hop unresolvable or the core refused to forward */
 };
 
 /* The daemon: everything the S-CSCF owns, reached from its loop. */

@@ -742,7 +742,7 @@ struct scscf_txn *scscf_reg_on_register(struct scscf *s, struct sip_req *req,
 	struct scscf_txn *t = scscf_txn_new(s, req);
 	struct scscf_cred cred;
 	struct verdict v;
-	bool has_cred;
+	bool has_cred = false;
 
 	if (!t) {
 		s->io.reply(req, 500, "Server Internal Error", NULL);

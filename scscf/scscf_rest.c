@@ -1,7 +1,8 @@
 /* The S-CSCF's REST API (ARCHITECTURE.md, REST conventions; ims.md): GET /status,
- * /metrics (counters named after the TS 32.409 registration measurements), the
- * registrations as the registrar holds them (/registrations, /registrations/{impu}) and
- * /diameter/peers. Handlers run on the loop thread and read the registrar directly. */
+ * /metrics (counters named after the TS 32.409 registration measurements, routing and
+ * session counters), the registrations as the registrar holds them (/registrations,
+ * /registrations/{impu}), /diameter/peers and the dialogs the core tracks (/dialogs).
+ * Handlers run on the loop thread and read the registrar directly. */
 #include "scscf.h"
 
 #include "daemon.h"
@@ -30,31 +31,18 @@ bool scscf_ready(const struct scscf *s)
 
 /* --- registrations as JSON ----------------------------------------------------------------- */
 
-/* The Path list of a binding as its values: split at commas outside <> and quotes. */
+/* The Path list of a binding as its values. */
 static json_t *path_json(const char *path)
 {
+	const char *vals[SCSCF_ROUTES_MAX];
+	char buf[SCSCF_PATH_MAX];
 	json_t *list = json_array();
-	const char *start = path;
-	bool quote = false;
-	int angle = 0;
+	int n;
 
-	for (const char *p = path; list && *start; p++) {
-		if (*p == '"')
-			quote = !quote;
-		else if (!quote && *p == '<')
-			angle++;
-		else if (!quote && *p == '>' && angle > 0)
-			angle--;
-		if (*p && (*p != ',' || quote || angle))
-			continue;
-		while (start < p && (*start == ' ' || *start == '\t'))
-			start++;
-		if (p > start)
-			json_array_append_new(list, json_stringn(start, (size_t)(p - start)));
-		if (!*p)
-			break;
-		start = p + 1;
-	}
+	snprintf(buf, sizeof(buf), "%s", path);
+	n = scscf_route_split(buf, vals, SCSCF_ROUTES_MAX);
+	for (int i = 0; list && i < n; i++)
+		json_array_append_new(list, json_string(vals[i]));
 	return list;
 }
 
@@ -195,31 +183,62 @@ static json_t *registration_json(const struct scscf_stats *st)
 	return o;
 }
 
+/* Routing counters of scscf_call.c. */
+static json_t *calls_json(const struct scscf_stats *st)
+{
+	return json_pack(
+	    "{s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I}, s:I, s:I}", "originating", "requests",
+	    (json_int_t)st->orig_requests, "forbidden", (json_int_t)st->orig_forbidden,
+	    "unroutable", (json_int_t)st->orig_unroutable, "terminating", "requests",
+	    (json_int_t)st->term_requests, "unregistered", (json_int_t)st->term_unregistered,
+	    "not_found", (json_int_t)st->term_not_found, "branches", (json_int_t)st->term_branches,
+	    "in_dialog", (json_int_t)st->in_dialog, "route_failures",
+	    (json_int_t)st->route_failures);
+}
+
+/* Labels of the response classes 1xx..6xx, by class. */
+static const char *const class_names[7] = {"", "1xx", "2xx", "3xx", "4xx", "5xx", "6xx"};
+
+/* The core's session counters (3GPP SC.AttSession style), shaped as the P-CSCF's. */
+static json_t *sessions_json(const struct sip_proxy_sessions *ss)
+{
+	json_t *answered = json_object();
+
+	for (int c = 1; answered && c <= 6; c++)
+		json_object_set_new(answered, class_names[c],
+		                    json_integer((json_int_t)ss->answered[c]));
+	return json_pack("{s:I, s:o, s:I, s:I}", "attempts", (json_int_t)ss->attempts, "answered",
+	                 answered, "setup_us_avg",
+	                 (json_int_t)(ss->answered[2] ? ss->setup_us_sum / ss->answered[2] : 0),
+	                 "dialogs", (json_int_t)ss->dialogs);
+}
+
 static void on_status(void *app, const struct rest_request *req, struct rest_response *resp)
 {
 	struct scscf *s = app;
 	json_t *st = daemon_status_json(s->daemon, scscf_ready(s));
 	const struct sip_proxy_stats *sp = sip_proxy_stats(s->proxy);
+	json_t *more;
 
-	if (st &&
-	    json_object_update_new(
-	        st,
-	        json_pack("{s:i, s:i, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:o, s:o, "
-	                  "s:{s:I, s:I, s:I, s:I}}",
-	                  "sip_port", (int)s->node->sip_port, "diameter_port",
-	                  (int)s->node->diameter_port, "server_name", s->server_name, "hss",
-	                  s->hss_fqdn, "hss_open", (int)dia_core_peer_open(s->hss_fqdn),
-	                  "registrations", (json_int_t)s->regs.n_regs, "bindings",
-	                  (json_int_t)s->regs.n_contacts, "auth_pending",
-	                  (json_int_t)scscf_auth_count(s->auth), "pending_requests",
-	                  (json_int_t)s->n_txns, "registration", registration_json(&s->stats), "cx",
-	                  cx_json(&s->stats), "sip", "requests_in", (json_int_t)sp->requests_in,
-	                  "retransmissions", (json_int_t)sp->retransmissions, "options",
-	                  (json_int_t)s->stats.options, "not_implemented",
-	                  (json_int_t)s->stats.not_implemented)) < 0) {
+	if (!st)
+		goto out;
+	more = json_pack(
+	    "{s:i, s:i, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:o, s:o, "
+	    "s:{s:I, s:I, s:I}, s:o, s:o}",
+	    "sip_port", (int)s->node->sip_port, "diameter_port", (int)s->node->diameter_port,
+	    "server_name", s->server_name, "hss", s->hss_fqdn, "hss_open",
+	    (int)dia_core_peer_open(s->hss_fqdn), "registrations", (json_int_t)s->regs.n_regs,
+	    "bindings", (json_int_t)s->regs.n_contacts, "auth_pending",
+	    (json_int_t)scscf_auth_count(s->auth), "pending_requests", (json_int_t)s->n_txns,
+	    "registration", registration_json(&s->stats), "cx", cx_json(&s->stats), "sip",
+	    "requests_in", (json_int_t)sp->requests_in, "retransmissions",
+	    (json_int_t)sp->retransmissions, "options", (json_int_t)s->stats.options, "calls",
+	    calls_json(&s->stats), "sessions", sessions_json(sip_proxy_sessions(s->proxy)));
+	if (json_object_update_new(st, more) < 0) {
 		json_decref(st);
 		st = NULL;
 	}
+out:
 	rest_json(resp, 200, st);
 }
 
@@ -281,6 +300,61 @@ static void prom_cx(struct prom *p, const struct scscf_stats *st)
 	}
 }
 
+/* 3GPP SC.AttSession style: the core's INVITE counters, answers by class. */
+static void prom_sessions(struct prom *p, const struct sip_proxy_sessions *ss)
+{
+	char labels[32];
+
+	prom_counter(p, "scscf_sessions_attempts_total", "Initial INVITEs forwarded", NULL,
+	             ss->attempts);
+	for (int c = 1; c <= 6; c++) {
+		labels[0] = '\0';
+		prom_label(labels, sizeof(labels), "class", class_names[c]);
+		prom_counter(p, "scscf_sessions_answered_total",
+		             "Final responses to initial INVITEs relayed, by class", labels,
+		             ss->answered[c]);
+	}
+	prom_counter(p, "scscf_session_setup_microseconds_total",
+	             "Sum of INVITE to first 2xx times", NULL, ss->setup_us_sum);
+	prom_counter(p, "scscf_session_setup_samples_total",
+	             "Sessions summed in scscf_session_setup_microseconds_total", NULL,
+	             ss->answered[2]);
+	prom_gauge(p, "scscf_dialogs", "Dialogs this S-CSCF Record-Routed, open now", NULL,
+	           (double)ss->dialogs);
+}
+
+/* TS 24.229 5.4.3: originating, terminating and in-dialog routing. */
+static void prom_calls(struct prom *p, const struct scscf *s)
+{
+	const struct scscf_stats *st = &s->stats;
+
+	prom_counter(p, "scscf_orig_requests_total",
+	             "Initial requests received on the originating side (orig Route)", NULL,
+	             st->orig_requests);
+	prom_counter(p, "scscf_orig_forbidden_total",
+	             "Originating requests refused 403: served user not registered here", NULL,
+	             st->orig_forbidden);
+	prom_counter(p, "scscf_orig_unroutable_total",
+	             "Originating requests refused for their target (400, 404, 416, 604)", NULL,
+	             st->orig_unroutable);
+	prom_counter(p, "scscf_term_requests_total",
+	             "Initial requests received on the terminating side", NULL, st->term_requests);
+	prom_counter(p, "scscf_term_unregistered_total",
+	             "Terminating requests for a user without a live contact (480)", NULL,
+	             st->term_unregistered);
+	prom_counter(p, "scscf_term_not_found_total",
+	             "Terminating requests refused 400/404/416 (barred, foreign, no user)", NULL,
+	             st->term_not_found);
+	prom_counter(p, "scscf_term_branches_total", "Branches forked to registered contacts", NULL,
+	             st->term_branches);
+	prom_counter(p, "scscf_in_dialog_requests_total",
+	             "Requests routed on their dialog's Route set", NULL, st->in_dialog);
+	prom_counter(p, "scscf_route_failures_total",
+	             "Requests whose next hop was unresolvable or could not be forwarded", NULL,
+	             st->route_failures);
+	prom_sessions(p, sip_proxy_sessions(s->proxy));
+}
+
 static void on_metrics(void *app, const struct rest_request *req, struct rest_response *resp)
 {
 	struct scscf *s = app;
@@ -325,8 +399,7 @@ static void on_metrics(void *app, const struct rest_request *req, struct rest_re
 	             sp->retransmissions);
 	prom_counter(&p, "scscf_sip_core_replies_total", "400/482/483 answered by the proxy core",
 	             NULL, sp->replies_4xx_core);
-	prom_counter(&p, "scscf_sip_not_implemented_total", "Requests answered 501", NULL,
-	             st->not_implemented);
+	prom_calls(&p, s);
 	prom_gauge(&p, "scscf_hss_peer_open", "1 while the Diameter connection to the HSS is open",
 	           NULL, dia_core_peer_open(s->hss_fqdn) ? 1 : 0);
 	prom_gauge(&p, "scscf_ready", "1 when SIP listens and the HSS peer is open", NULL,
@@ -348,10 +421,26 @@ static void on_peers(void *app, const struct rest_request *req, struct rest_resp
 	rest_json(resp, 200, json_pack("{s:o}", "peers", peers));
 }
 
+/* The dialogs this S-CSCF Record-Routed, as the core tracks them (shaped as the
+ * P-CSCF's GET /dialogs). */
+static void on_dialogs(void *app, const struct rest_request *req, struct rest_response *resp)
+{
+	struct scscf *s = app;
+	json_t *list = sip_proxy_dialogs_json(s->proxy);
+
+	if (!list) {
+		rest_error(resp, 500, "out of memory");
+		return;
+	}
+	rest_json(
+	    resp, 200,
+	    json_pack("{s:I, s:o}", "total", (json_int_t)json_array_size(list), "dialogs", list));
+}
+
 static const struct rest_route scscf_routes[] = {
     {"GET", "/status", on_status},        {"GET", "/metrics", on_metrics},
     {"GET", "/registrations", on_list},   {"GET", "/registrations/{}", on_get},
-    {"GET", "/diameter/peers", on_peers},
+    {"GET", "/diameter/peers", on_peers}, {"GET", "/dialogs", on_dialogs},
 };
 
 int scscf_rest_init(struct scscf *s)

@@ -1,6 +1,6 @@
 # The S-CSCF registrar against the real HSS, driven directly (no P-/I-CSCF): SIPp as an
 # independent AKA and Digest MD5 client (registration, re-registration, de-registration,
-# expiry, barred subscription), raw REGISTERs for the 400/423/403/501 answers, then the
+# expiry, barred subscription), raw REGISTERs for the 400/423/403 answers, then the
 # full P -> I -> S chain with the test UE forced to resynchronise, and the HSS going away
 # (480). After each step the S-CSCF's and the HSS's REST views must agree.
 # Addresses: 127.0.4.x (tests/e2e/topologies/scscf.json).
@@ -192,8 +192,8 @@ check_eq "first REGISTER: 401 with AKA challenge, CK and IK" "SIP/2.0 401 Unauth
 		awk 'NR == 1 {s = $0} /^WWW-Authenticate: Digest .*algorithm=AKAv1-MD5.*ck=".*ik="/ {n++}
 		END {print s, n}')"
 check_eq "OPTIONS: 200" "SIP/2.0 200 OK" "$(raw OPTIONS alice@ims.alpha.test | status_of)"
-check_eq "INVITE (calls come in issue 4): 501" "SIP/2.0 501 Not Implemented" \
-	"$(raw INVITE alice@ims.alpha.test "Contact: <sip:x@$P.201>" | status_of)"
+check_eq "INVITE for the domain, no user (terminating, tests/e2e/t_scscf_call.sh): 404" \
+	"SIP/2.0 404 Not Found" "$(raw INVITE alice@ims.alpha.test "Contact: <sip:x@$P.201>" | status_of)"
 
 # The full chain, and resync: the UE's USIM is far ahead of the HSS (TS 33.102 6.3.5)
 for n in icscf.ims.alpha.test pcscf.ims.alpha.test; do start_node "$topo" $n || { finish; exit 1; }; done

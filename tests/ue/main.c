@@ -1,6 +1,7 @@
 /* ue: the lab's test UE. Wiring only: command line -> topology (our node, its P-CSCF and
- * subscriber, overrides for tests) -> loop -> registration state -> SIP transport ->
- * REST -> optional registration at start-up -> run -> stop in reverse order. */
+ * subscriber, overrides for tests) -> loop -> registration state and call settings ->
+ * SIP transport -> REST -> optional registration at start-up -> run -> stop in reverse
+ * order. */
 #include "ue.h"
 
 #include "log.h"
@@ -29,6 +30,8 @@ struct options {
 	const char *k;         /* K override (hex) */
 	const char *op;        /* OP override (hex) */
 	const char *opc;       /* OPc override (hex) */
+	const char *outbound;  /* ADDR:PORT for requests outside a dialog (tests) */
+	bool no_reg_check;     /* calls and MESSAGE without registration (tests) */
 };
 
 static void usage(FILE *f)
@@ -36,7 +39,8 @@ static void usage(FILE *f)
 	fprintf(f, "usage: ue --topology FILE --node FQDN [--run-dir DIR]\n"
 	           "          [--log-level err|warn|info|debug] [--register] [--expires N]\n"
 	           "          [--transport udp|tcp] [--sqn-ms HEX] [--password X]\n"
-	           "          [--k HEX] [--op HEX | --opc HEX]\n");
+	           "          [--k HEX] [--op HEX | --opc HEX]\n"
+	           "          [--outbound ADDR:PORT] [--no-reg-check]\n");
 }
 
 /* Unsigned decimal or hex (base 10 or 16) with every character checked. */
@@ -70,6 +74,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 	    {"k", required_argument, NULL, 'k'},
 	    {"op", required_argument, NULL, 'o'},
 	    {"opc", required_argument, NULL, 'c'},
+	    {"outbound", required_argument, NULL, 'O'},
+	    {"no-reg-check", no_argument, NULL, 'N'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -131,6 +137,12 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 'c':
 			o->opc = optarg;
+			break;
+		case 'O':
+			o->outbound = optarg;
+			break;
+		case 'N':
+			o->no_reg_check = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -205,6 +217,24 @@ static int resolve_identity(struct ue *ue, const struct topo_subscriber *sub)
 	return 0;
 }
 
+/* --outbound ADDR:PORT: an IPv4 address and a port from 1 to 65535. */
+static int parse_outbound(const char *s, struct sockaddr_in *out)
+{
+	char addr[INET_ADDRSTRLEN];
+	const char *colon = strrchr(s, ':');
+	uint64_t port;
+
+	if (!colon || (size_t)(colon - s) >= sizeof(addr) ||
+	    parse_u64(colon + 1, 10, 65535, &port) < 0 || port == 0)
+		return -EINVAL;
+	memcpy(addr, s, (size_t)(colon - s));
+	addr[colon - s] = '\0';
+	memset(out, 0, sizeof(*out));
+	out->sin_family = AF_INET;
+	out->sin_port = htons((uint16_t)port);
+	return inet_pton(AF_INET, addr, &out->sin_addr) == 1 ? 0 : -EINVAL;
+}
+
 static int load_config(struct ue *ue, const struct options *o)
 {
 	const struct topo_subscriber *sub;
@@ -234,6 +264,12 @@ static int load_config(struct ue *ue, const struct options *o)
 		log_err("P-CSCF address %s is not IPv4", ue->pcscf->address);
 		return -EINVAL;
 	}
+	ue->outbound = ue->pcscf_addr;
+	if (o->outbound && parse_outbound(o->outbound, &ue->outbound) < 0) {
+		log_err("--outbound wants ADDR:PORT with an IPv4 address");
+		return -EINVAL;
+	}
+	ue->no_reg_check = o->no_reg_check;
 	transport = o->transport ? o->transport : ue->node->transport;
 	ue->proto = transport && strcmp(transport, "tcp") == 0 ? SIP_PROTO_TCP : SIP_PROTO_UDP;
 	resolve_identity(ue, sub);
@@ -273,6 +309,7 @@ int main(int argc, char **argv)
 		log_err("cannot prepare the registration (no randomness)");
 		goto out_loop;
 	}
+	ue_call_defaults(&ue);
 	if (ue_sip_init(&ue) < 0)
 		goto out_reg;
 	if (ue_rest_init(&ue) < 0)
@@ -291,6 +328,8 @@ int main(int argc, char **argv)
 	ue_rest_fini(&ue);
 out_sip:
 	ue_sip_fini(&ue);
+	ue_call_fini(&ue);
+	ue_pager_fini(&ue);
 out_reg:
 	ue_reg_fini(&ue);
 out_loop:

@@ -346,7 +346,8 @@ static bool retry_interval(struct ue *ue, const struct sip_msg *rsp)
 	return send_register(ue, NULL, NULL) == 0;
 }
 
-static void on_result(struct ue *ue, uint64_t txn_id, const struct sip_msg *rsp, int status)
+static void on_result(struct ue *ue, uint64_t txn_id, uint64_t cookie, const struct sip_msg *rsp,
+                      int status)
 {
 	struct ue_reg *r = &ue->reg;
 	struct sip_span reason;
@@ -419,7 +420,9 @@ static int send_register(struct ue *ue, const struct ue_challenge *ch,
 	             r->call_id, r->cseq + 1, r->contact, (unsigned)expires, auth);
 	if (n < 0 || (size_t)n >= sizeof(msg))
 		return -ENOSPC;
-	ret = ue_sip_request(ue, branch, "REGISTER", msg, (size_t)n, on_result, &r->txn_id);
+	/* REGISTER always goes to the P-CSCF, whatever --outbound says. */
+	ret = ue_sip_request(ue, &ue->pcscf_addr, branch, "REGISTER", msg, (size_t)n, on_result, 0,
+	                     &r->txn_id);
 	if (ret < 0)
 		return ret;
 	r->cseq++;

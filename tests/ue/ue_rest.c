@@ -1,6 +1,7 @@
 /* The UE's REST API (ARCHITECTURE.md, REST conventions): GET /status and /metrics, and
  * POST /register and /unregister, which answer once the operation is over (rest_defer):
- * 200 with the status, or an error carrying the SIP status and reason. Runs on the loop
+ * 200 with the status, or an error carrying the SIP status and reason; the route table
+ * also serves the calls, messages and settings of ue_rest_call.c. Runs on the loop
  * thread with the rest of the UE. */
 #include "ue.h"
 
@@ -19,18 +20,25 @@
 #include <string.h>
 #include <unistd.h>
 
-/* A POST /register or /unregister waiting for the end of its operation. */
+/* A POST /register, /unregister or /messages waiting for the end of its operation. */
 struct ue_waiter {
 	struct ue *ue;                /* the UE whose list holds this */
-	enum ue_reg_op op;            /* operation it waits for */
+	enum ue_reg_op op;            /* registration operation it waits for */
+	uint64_t page_id;             /* or the MESSAGE it waits for (0: none) */
 	struct rest_pending *pending; /* owned by the REST server; answered once */
 	struct ue_waiter *next;       /* next in ue->waiters */
 };
 
-/* Text from the network may be anything; Jansson wants UTF-8. */
-static json_t *jstr(const char *s)
+json_t *ue_rest_str(const char *s)
 {
 	json_t *j = json_string(s);
+
+	return j ? j : json_string("(not UTF-8)");
+}
+
+json_t *ue_rest_strn(const char *s, size_t len)
+{
+	json_t *j = json_stringn(s, len);
 
 	return j ? j : json_string("(not UTF-8)");
 }
@@ -40,7 +48,7 @@ static json_t *string_array(const char (*v)[UE_URI_MAX], size_t n)
 	json_t *a = json_array();
 
 	for (size_t i = 0; a && i < n; i++)
-		json_array_append_new(a, jstr(v[i]));
+		json_array_append_new(a, ue_rest_str(v[i]));
 	return a;
 }
 
@@ -59,7 +67,7 @@ static json_t *registration_json(struct ue *ue)
 	                 "expires_in", (json_int_t)ue_reg_expires_in(ue), "expires",
 	                 (json_int_t)r->expires, "expires_requested", (json_int_t)r->expires_req,
 	                 "last_status", r->last_status ? json_integer(r->last_status) : NULL,
-	                 "last_reason", r->last_status ? jstr(r->last_reason) : NULL,
+	                 "last_reason", r->last_status ? ue_rest_str(r->last_reason) : NULL,
 	                 "service_route", string_array(r->service_route, r->n_service_route),
 	                 "associated_uris", string_array(r->associated, r->n_associated), "contact",
 	                 r->contact, "operation", op_name(r->op), "resyncs", (json_int_t)r->resyncs,
@@ -70,12 +78,14 @@ static json_t *registration_json(struct ue *ue)
 static json_t *status_json(struct ue *ue)
 {
 	return json_pack(
-	    "{s:s, s:s, s:s, s:s, s:I, s:I, s:b, s:s, s:i, s:s, s:s, s:o}", "role", "ue", "name",
-	    ue->node->fqdn, "domain", ue->domain, "version", IMS_VERSION, "pid",
-	    (json_int_t)getpid(), "uptime", (json_int_t)((loop_clock_ms() - ue->started_ms) / 1000),
-	    "ready", (int)ue->ready, "address", ue->node->address, "sip_port",
-	    (int)ue->node->sip_port, "transport", ue->proto == SIP_PROTO_TCP ? "tcp" : "udp",
-	    "pcscf", ue->pcscf->fqdn, "registration", registration_json(ue));
+	    "{s:s, s:s, s:s, s:s, s:I, s:I, s:b, s:s, s:i, s:s, s:s, s:o, s:{s:I, s:I}, s:b}",
+	    "role", "ue", "name", ue->node->fqdn, "domain", ue->domain, "version", IMS_VERSION,
+	    "pid", (json_int_t)getpid(), "uptime",
+	    (json_int_t)((loop_clock_ms() - ue->started_ms) / 1000), "ready", (int)ue->ready,
+	    "address", ue->node->address, "sip_port", (int)ue->node->sip_port, "transport",
+	    ue->proto == SIP_PROTO_TCP ? "tcp" : "udp", "pcscf", ue->pcscf->fqdn, "registration",
+	    registration_json(ue), "calls", "active", (json_int_t)ue_call_active(ue), "total",
+	    (json_int_t)ue->n_calls, "auto_answer", (int)ue->settings.auto_answer);
 }
 
 static void on_status(void *app, const struct rest_request *req, struct rest_response *resp)
@@ -97,10 +107,13 @@ static void stats_prom(struct ue *ue, struct prom *p)
 	}
 	prom_counter(p, "ue_sip_requests_received_total", "SIP requests received", NULL,
 	             ue->stats.requests_in);
-	prom_counter(p, "ue_sip_retransmissions_total", "Requests retransmitted (Timer E)", NULL,
-	             ue->stats.retransmissions);
-	prom_counter(p, "ue_sip_timeouts_total", "Client transactions timed out (Timer F)", NULL,
-	             ue->stats.timeouts);
+	prom_counter(p, "ue_sip_requests_retransmitted_total",
+	             "Requests received again and absorbed by their server transaction", NULL,
+	             ue->stats.retransmitted_in);
+	prom_counter(p, "ue_sip_retransmissions_total", "Requests retransmitted (Timer A or E)",
+	             NULL, ue->stats.retransmissions);
+	prom_counter(p, "ue_sip_timeouts_total", "Client transactions timed out (Timer B or F)",
+	             NULL, ue->stats.timeouts);
 	prom_counter(p, "ue_sip_stray_responses_total", "Responses matching no transaction", NULL,
 	             ue->stats.stray_responses);
 	prom_counter(p, "ue_sip_parse_errors_total", "Messages dropped as unparsable", NULL,
@@ -153,6 +166,7 @@ static void on_metrics(void *app, const struct rest_request *req, struct rest_re
 
 	reg_prom(ue, &p);
 	stats_prom(ue, &p);
+	ue_rest_call_prom(ue, &p);
 	prom_gauge(&p, "ue_ready", "1 when SIP and REST are listening", NULL, ue->ready ? 1 : 0);
 	prom_gauge(&p, "ue_uptime_seconds", "Seconds since the UE started", NULL,
 	           (double)(loop_clock_ms() - ue->started_ms) / 1000.0);
@@ -181,8 +195,8 @@ static void outcome(struct ue *ue, enum ue_reg_op op, bool ok, struct rest_respo
 	         r->last_reason);
 	rest_json(resp, http,
 	          json_pack("{s:{s:I, s:o, s:I, s:o}, s:o}", "error", "code", (json_int_t)http,
-	                    "message", jstr(msg), "sip_status", (json_int_t)r->last_status,
-	                    "sip_reason", jstr(r->last_reason), "registration",
+	                    "message", ue_rest_str(msg), "sip_status", (json_int_t)r->last_status,
+	                    "sip_reason", ue_rest_str(r->last_reason), "registration",
 	                    registration_json(ue)));
 }
 
@@ -194,12 +208,43 @@ void ue_rest_reg_done(struct ue *ue, enum ue_reg_op op, bool ok)
 		struct ue_waiter *w = *pp;
 		struct rest_response resp = {0};
 
-		if (w->op != op) {
+		if (w->page_id || w->op != op) {
 			pp = &w->next;
 			continue;
 		}
 		*pp = w->next;
 		outcome(ue, op, ok, &resp);
+		rest_pending_answer(&w->pending, &resp);
+		free(w);
+	}
+}
+
+void ue_rest_page_done(struct ue *ue, const struct ue_page *pg)
+{
+	struct ue_waiter **pp = &ue->waiters;
+	char msg[256];
+
+	while (*pp) {
+		struct ue_waiter *w = *pp;
+		struct rest_response resp = {0};
+		/* Timer F: the network did not answer; otherwise it refused. */
+		unsigned http = strncmp(pg->reason, "no response", 11) == 0 ? 504 : 502;
+
+		if (w->page_id != pg->id) {
+			pp = &w->next;
+			continue;
+		}
+		*pp = w->next;
+		if (pg->status >= 200 && pg->status < 300) {
+			rest_json(&resp, 200, ue_pager_json(pg));
+		} else {
+			snprintf(msg, sizeof(msg), "MESSAGE failed: %d %s", pg->status, pg->reason);
+			rest_json(&resp, http,
+			          json_pack("{s:{s:I, s:o, s:I, s:o}, s:o}", "error", "code",
+			                    (json_int_t)http, "message", ue_rest_str(msg),
+			                    "sip_status", (json_int_t)pg->status, "sip_reason",
+			                    ue_rest_str(pg->reason), "message", ue_pager_json(pg)));
+		}
 		rest_pending_answer(&w->pending, &resp);
 		free(w);
 	}
@@ -285,6 +330,24 @@ static void start_and_wait(struct ue *ue, const struct rest_request *req, enum u
 	ue->waiters = w;
 }
 
+int ue_rest_wait_page(struct ue *ue, const struct rest_request *req, uint64_t page_id)
+{
+	struct ue_waiter *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return -ENOMEM;
+	w->ue = ue;
+	w->page_id = page_id;
+	w->pending = rest_defer(req, on_drop, w);
+	if (!w->pending) {
+		free(w);
+		return -ENOMEM;
+	}
+	w->next = ue->waiters;
+	ue->waiters = w;
+	return 0;
+}
+
 static void on_register(void *app, const struct rest_request *req, struct rest_response *resp)
 {
 	uint32_t expires;
@@ -308,6 +371,14 @@ static const struct rest_route ue_routes[] = {
     {"GET", "/metrics", on_metrics},
     {"POST", "/register", on_register},
     {"POST", "/unregister", on_unregister},
+    {"GET", "/calls", ue_rest_call_list},
+    {"POST", "/calls", ue_rest_call_place},
+    {"GET", "/calls/{}", ue_rest_call_get},
+    {"POST", "/calls/{}/{}", ue_rest_call_action},
+    {"GET", "/messages", ue_rest_call_messages},
+    {"POST", "/messages", ue_rest_call_send_message},
+    {"GET", "/settings", ue_rest_call_settings},
+    {"POST", "/settings", ue_rest_call_set_settings},
 };
 
 int ue_rest_init(struct ue *ue)

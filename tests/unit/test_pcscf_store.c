@@ -164,6 +164,83 @@ static void test_bounds(void)
 	loop_free(lp);
 }
 
+static void test_addr_key(void)
+{
+	static const struct {
+		const char *uri; /* a contact or Request-URI */
+		int rc;          /* length, or -errno */
+		const char *key; /* the key when rc > 0 */
+	} cases[] = {
+	    {"sip:alice@127.0.1.100:5060", 16, "127.0.1.100:5060"},
+	    {"sip:alice@127.0.1.100", 16, "127.0.1.100:5060"},
+	    {"sip:127.0.1.100:5070;transport=tcp", 16, "127.0.1.100:5070"},
+	    {"SIP:Bob@UE.Example.TEST;ob", 20, "ue.example.test:5060"},
+	    {"sips:bob@ue.test", 12, "ue.test:5061"},
+	    {"sip:+1555;npdi@10.0.0.1:7?x=y", 10, "10.0.0.1:7"},
+	    {"sip:u@[::1]:5062", 10, "[::1]:5062"},
+	    {"tel:+15550001", -EINVAL, NULL},
+	    {"sip:alice@", -EINVAL, NULL},
+	    {"sip:alice@host:0", -EINVAL, NULL},
+	    {"sip:alice@host:99999", -EINVAL, NULL},
+	    {"sip:alice@host:", -EINVAL, NULL},
+	};
+	char key[PCSCF_ADDR_KEY_MAX];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = pcscf_store_addr_key(cases[i].uri, strlen(cases[i].uri), key, sizeof(key));
+
+		CU_ASSERT_EQUAL(rc, cases[i].rc);
+		if (rc > 0 && cases[i].key)
+			CU_ASSERT_STRING_EQUAL(key, cases[i].key);
+	}
+	CU_ASSERT_EQUAL(pcscf_store_addr_key("sip:a@host:5060", 15, key, 9), -ENOSPC);
+}
+
+static void test_find_contact(void)
+{
+	struct loop *lp = loop_new();
+	struct pcscf_store *s = pcscf_store_new(lp, 0, NULL, NULL);
+	struct pcscf_binding b = alice(600), c = alice(600);
+	struct sockaddr_in at = {.sin_family = AF_INET, .sin_port = htons(5060)};
+	struct pcscf_sa sa = {.set = true};
+	const struct pcscf_reg *r;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_EQUAL(pcscf_store_register(s, &b), 0);
+	/* Whatever the user part and parameters, the host and port find the UE. */
+	r = pcscf_store_find_contact(s, "sip:alice@127.0.1.100:5060", 26);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	CU_ASSERT_STRING_EQUAL(r->impu, "sip:alice@ims.alpha.test");
+	CU_ASSERT_PTR_EQUAL(pcscf_store_find_contact(s, "sip:x@127.0.1.100;ob", 20), r);
+	CU_ASSERT_PTR_NULL(pcscf_store_find_contact(s, "sip:alice@127.0.1.100:5061", 26));
+	CU_ASSERT_PTR_NULL(pcscf_store_find_contact(s, "tel:+15550001", 13));
+	inet_pton(AF_INET, "127.0.1.100", &at.sin_addr);
+	CU_ASSERT_PTR_EQUAL(pcscf_store_find_addr(s, &at), r);
+	at.sin_port = htons(5070);
+	CU_ASSERT_PTR_NULL(pcscf_store_find_addr(s, &at));
+	/* A pending record (no contact yet) is not found by address. */
+	CU_ASSERT_EQUAL(pcscf_store_challenge(s, SPAN("sip:p@x"), SPAN("p@x"), &sa), 0);
+	CU_ASSERT_PTR_NULL(pcscf_store_find_contact(s, "sip:p@127.0.1.100:5070", 22));
+	/* A second identity at the same contact: the newest is found; once it is gone,
+	 * the first again. */
+	c.impu = SPAN("sip:carol@ims.alpha.test");
+	c.assoc[0] = c.impu;
+	c.n_assoc = 1;
+	CU_ASSERT_EQUAL(pcscf_store_register(s, &c), 0);
+	r = pcscf_store_find_contact(s, "sip:alice@127.0.1.100", 21);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	CU_ASSERT_STRING_EQUAL(r->impu, "sip:carol@ims.alpha.test");
+	CU_ASSERT_EQUAL(pcscf_store_forget(s, "sip:carol@ims.alpha.test", 24), 0);
+	r = pcscf_store_find_contact(s, "sip:alice@127.0.1.100", 21);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	CU_ASSERT_STRING_EQUAL(r->impu, "sip:alice@ims.alpha.test");
+	/* De-registration takes it out of the address index too. */
+	CU_ASSERT_EQUAL(pcscf_store_forget(s, "tel:+15550001", 13), 0);
+	CU_ASSERT_PTR_NULL(pcscf_store_find_contact(s, "sip:alice@127.0.1.100", 21));
+	pcscf_store_free(s);
+	loop_free(lp);
+}
+
 /* Collects expiries. */
 struct expiries {
 	int n;           /* calls */
@@ -222,6 +299,8 @@ int test_pcscf_store_register(void)
 	    {"a record sharing a URI is replaced", test_shared_uri_replaces},
 	    {"bound and lengths refused", test_bounds},
 	    {"expiry on the loop", test_expiry},
+	    {"contact address keys", test_addr_key},
+	    {"records found by contact address", test_find_contact},
 	    CU_TEST_INFO_NULL,
 	};
 

@@ -3,7 +3,10 @@
  * UDP/TCP sockets play the UAC and the UAS. Checks the forwarded bytes, response relay,
  * retransmission absorption, Timers E/F/G, 408, 483, 482 (loop and spiral), 400/505,
  * CANCEL/487 and 2xx handling for INVITE, TCP for large requests, the transaction cap,
- * routing helpers, and measures the CPU cost of a REGISTER through three proxies. */
+ * routing helpers, Route popping (loose and strict), Record-Route, next hop, parallel
+ * forking with response selection, CANCEL and Timer C per branch, the stateless ACK,
+ * dialogs and session counters, and measures the CPU cost of a REGISTER through three
+ * proxies. */
 #include "loop.h"
 #include "sip_msg.h"
 #include "sip_proxy.h"
@@ -12,6 +15,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +33,9 @@ enum role_mode {
 	ROLE_FWD,   /* forward every request to target */
 	ROLE_REPLY, /* answer status at once */
 	ROLE_DEFER, /* hold the request; answer status after defer_ms (0: never) */
+	ROLE_ROUTE, /* pop our Route values, next hop, forward (role_route) */
+	ROLE_FORK,  /* initial requests: Record-Route and fork to branches; in-dialog and
+	               ACK: as ROLE_ROUTE */
 };
 
 /* A test role: what it does and what it saw. */
@@ -47,6 +54,18 @@ struct role {
 	int gone;                 /* on_gone calls */
 	int forward_err;          /* last sip_req_forward result */
 	int *freed;               /* incremented by the data free function */
+	/* ROLE_ROUTE / ROLE_FORK */
+	bool rr;                       /* ROLE_ROUTE: sip_req_record_route(rr_user) */
+	const char *rr_user;           /* its user part, NULL for none */
+	const char *push;              /* a Route value the role pushes itself, or NULL */
+	const char *const *set;        /* sip_req_set_routes values when n_set > 0 */
+	size_t n_set;                  /* entries in set */
+	int popped;                    /* last sip_req_pop_routes result */
+	char user[32];                 /* the user part it gave */
+	int hop_err;                   /* last sip_req_next_hop result */
+	struct sip_target hop;         /* the next hop it gave */
+	struct sip_branch branches[2]; /* ROLE_FORK branches */
+	size_t n_branches;             /* entries in branches */
 };
 
 /* The test bench: a loop, up to three proxies, a UAC and a UAS socket. */
@@ -54,9 +73,11 @@ struct env {
 	struct loop *lp;         /* owned */
 	struct sip_proxy *px[3]; /* owned */
 	struct role roles[3];    /* role of each proxy */
-	int uac, uas;            /* UDP sockets, owned */
+	int uac, uas, uas2;      /* UDP sockets, owned */
 	uint16_t uac_port;       /* their ports */
 	uint16_t uas_port;       /* UAS port */
+	uint16_t uas2_port;      /* second UAS (forking) */
+	unsigned timer_c_ms;     /* Timer C of the proxies started next, 0: default */
 };
 
 static int freed_count;
@@ -75,6 +96,9 @@ static void role_answer(struct loop *lp, void *arg)
 		sip_req_reply(ro->held, ro->status, NULL, NULL);
 	ro->held = NULL;
 }
+
+static void role_route(struct role *ro, struct sip_req *req);
+static void role_fork(struct role *ro, struct sip_req *req);
 
 static void role_on_request(void *app, struct sip_req *req)
 {
@@ -101,6 +125,12 @@ static void role_on_request(void *app, struct sip_req *req)
 		if (ro->defer_ms)
 			ro->timer = loop_timer_add(ro->lp, ro->defer_ms, role_answer, ro);
 		break;
+	case ROLE_ROUTE:
+		role_route(ro, req);
+		break;
+	case ROLE_FORK:
+		role_fork(ro, req);
+		break;
 	}
 }
 
@@ -123,6 +153,42 @@ static void role_on_gone(void *app, struct sip_req *req)
 		loop_timer_cancel(ro->lp, ro->timer);
 		ro->timer = 0;
 	}
+}
+
+/* RFC 3261 16.4, 16.6: pop, (Record-Route), next hop, forward; 404 without a hop. */
+static void role_route(struct role *ro, struct sip_req *req)
+{
+	ro->popped = sip_req_pop_routes(req, ro->user, sizeof(ro->user));
+	if (ro->push)
+		CU_ASSERT_EQUAL(sip_msg_edit_push(sip_req_msg(req), "Route", ro->push), 0);
+	if (ro->n_set)
+		CU_ASSERT_EQUAL(sip_req_set_routes(req, ro->set, ro->n_set), 0);
+	if (ro->rr)
+		CU_ASSERT_EQUAL(sip_req_record_route(req, ro->rr_user), 0);
+	ro->hop_err = sip_req_next_hop(req, &ro->hop);
+	if (ro->hop_err < 0) {
+		sip_req_reply(req, 404, NULL, NULL);
+		return;
+	}
+	ro->forward_err = sip_req_forward(req, &ro->hop);
+	if (ro->forward_err < 0)
+		sip_req_reply(req, 503, NULL, NULL);
+}
+
+static void role_fork(struct role *ro, struct sip_req *req)
+{
+	struct sip_msg *m = sip_req_msg(req);
+	char tag[64];
+
+	if (sip_msg_method(m) == SIP_ACK || sip_msg_to_tag(m, tag, sizeof(tag)) == 0) {
+		role_route(ro, req);
+		return;
+	}
+	ro->popped = sip_req_pop_routes(req, ro->user, sizeof(ro->user));
+	CU_ASSERT_EQUAL(sip_req_record_route(req, NULL), 0);
+	ro->forward_err = sip_req_fork(req, ro->branches, ro->n_branches);
+	if (ro->forward_err < 0)
+		sip_req_reply(req, 503, NULL, NULL);
 }
 
 static const struct sip_proxy_ops role_ops = {role_on_request, role_on_response, role_on_gone};
@@ -307,6 +373,7 @@ static struct sip_proxy *proxy_up(struct env *e, int i, enum role_mode mode, uns
 	    .app = &e->roles[i],
 	    .t1_ms = t1,
 	    .max_txns = max_txns,
+	    .timer_c_ms = e->timer_c_ms,
 	};
 
 	e->roles[i].mode = mode;
@@ -325,7 +392,8 @@ static void env_up(struct env *e)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(e->lp);
 	e->uac = udp_socket(&e->uac_port);
 	e->uas = udp_socket(&e->uas_port);
-	CU_ASSERT_FATAL(e->uac >= 0 && e->uas >= 0);
+	e->uas2 = udp_socket(&e->uas2_port);
+	CU_ASSERT_FATAL(e->uac >= 0 && e->uas >= 0 && e->uas2 >= 0);
 }
 
 static void env_down(struct env *e)
@@ -336,6 +404,7 @@ static void env_down(struct env *e)
 	}
 	close(e->uac);
 	close(e->uas);
+	close(e->uas2);
 	loop_free(e->lp);
 }
 
@@ -1095,6 +1164,538 @@ static void test_routing_helpers(void)
 	topo_free(topo);
 }
 
+/* ---- routing, forking, dialogs ---- */
+
+/* tmpl with each KEY of the NULL-terminated (key, value) pairs replaced, then "{px}",
+ * "{uas}" and "{uas2}" replaced by the ports of proxy 0 and of the UAS sockets.
+ * malloc'd. */
+static char *fill(struct env *e, const char *tmpl, ...)
+{
+	const char *marks[] = {"{px}", "{uas}", "{uas2}"};
+	unsigned ports[] = {port_of(e, 0), e->uas_port, e->uas2_port};
+	char *cur = strdup(tmpl), *next, port[8];
+	const char *k, *v;
+	va_list ap;
+
+	va_start(ap, tmpl);
+	while (cur && (k = va_arg(ap, const char *))) {
+		v = va_arg(ap, const char *);
+		next = subst(cur, k, v);
+		free(cur);
+		cur = next;
+	}
+	va_end(ap);
+	for (int i = 0; cur && i < 3; i++) {
+		snprintf(port, sizeof(port), "%u", ports[i]);
+		next = subst(cur, marks[i], port);
+		free(cur);
+		cur = next;
+	}
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cur);
+	return cur;
+}
+
+/* An initial INVITE from the UAC (invite-route.sip) with this Request-URI, Route lines
+ * ("" for none), Via branch and Call-ID. */
+static char *invite(struct env *e, const char *tmpl, const char *ruri, const char *routes,
+                    const char *branch, const char *call_id)
+{
+	return fill(e, tmpl, "RURI", ruri, "ROUTES\r\n", routes, "BRANCH", branch, "CALLID",
+	            call_id, NULL);
+}
+
+/* An in-dialog request from the UAC (in-dialog.sip). */
+static char *in_dialog(struct env *e, const char *method, const char *ruri, const char *routes,
+                       const char *to_tag, const char *cseq, const char *branch,
+                       const char *call_id)
+{
+	char *tmpl = load("in-dialog.sip"), *msg;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(tmpl);
+	msg = fill(e, tmpl, "METHOD", method, "RURI", ruri, "ROUTES\r\n", routes, "TOTAG", to_tag,
+	           "CSEQ", cseq, "BRANCH", branch, "CALLID", call_id, NULL);
+	free(tmpl);
+	return msg;
+}
+
+/* Reads and drops whatever is queued on fd. */
+static void drain(int fd)
+{
+	char buf[BUF_MAX];
+
+	while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		;
+}
+
+/* Answers the request req (as received by a UAS) with status and To tag, from fd. */
+static void answer(struct env *e, int fd, const char *req, int status, const char *tag)
+{
+	char resp[BUF_MAX];
+	ssize_t n = respond(req, status, tag, resp, sizeof(resp));
+
+	CU_ASSERT_FATAL(n > 0);
+	send_to(fd, port_of(e, 0), resp, (size_t)n);
+}
+
+/* A formatted string contained in msg. */
+static bool has(const char *msg, const char *fmt, ...)
+{
+	char want[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(want, sizeof(want), fmt, ap);
+	va_end(ap);
+	return strstr(msg, want) != NULL;
+}
+
+/* RFC 3261 16.4: our Route values are popped (one, or two of ours in a row on two
+ * lines) and the user part says which of our URIs was addressed; a strict router's
+ * request (our URI as Request-URI) gets the last Route value as Request-URI; 16.6
+ * step 7: the next hop is the first remaining Route value, else the Request-URI; a tel:
+ * Request-URI has none. The body goes through untouched. */
+static void test_pop_routes(void)
+{
+	struct env e;
+	char got[BUF_MAX];
+	char *tmpl = load("invite-route.sip"), *msg;
+	struct role *ro;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(tmpl);
+	env_up(&e);
+	proxy_up(&e, 0, ROLE_ROUTE, SLOW_T1, 0);
+	ro = &e.roles[0];
+
+	msg = invite(
+	    &e, tmpl, "sip:bob@ims.alpha.test",
+	    "Route: <sip:orig@proxy.ims.alpha.test:{px};lr>, <sip:127.0.0.1:{uas};lr;x=1>\r\n",
+	    "z9hG4bK-rt-1", "rt-1");
+	send_str(e.uac, port_of(&e, 0), msg);
+	free(msg);
+	CU_ASSERT_FATAL(await(e.lp, e.uas, got, sizeof(got), 2000) > 0);
+	CU_ASSERT_EQUAL(ro->popped, 1);
+	CU_ASSERT_STRING_EQUAL(ro->user, "orig");
+	CU_ASSERT_EQUAL(ntohs(ro->hop.addr.sin_port), e.uas_port);
+	CU_ASSERT_EQUAL(strncmp(got, "INVITE sip:bob@ims.alpha.test SIP/2.0\r\n", 39), 0);
+	CU_ASSERT(has(got, "\r\nRoute: <sip:127.0.0.1:%u;lr;x=1>\r\n", e.uas_port));
+	CU_ASSERT(!has(got, "orig@"));
+	CU_ASSERT(has(got, "\r\nContent-Length: 114\r\n\r\nv=0\r\n"));
+	CU_ASSERT(has(got, "a=rtpmap:0 PCMU/8000\r\n"));
+
+	msg = invite(&e, tmpl, "sip:bob@ims.alpha.test",
+	             "Route: <sip:127.0.0.1:{px};lr>\r\n"
+	             "Route: <sip:term@PROXY.ims.alpha.test:{px};lr>,<sip:127.0.0.1:{uas2};lr>\r\n",
+	             "z9hG4bK-rt-2", "rt-2");
+	send_str(e.uac, port_of(&e, 0), msg);
+	free(msg);
+	CU_ASSERT_FATAL(await(e.lp, e.uas2, got, sizeof(got), 2000) > 0);
+	CU_ASSERT_EQUAL(ro->popped, 2);
+	CU_ASSERT_STRING_EQUAL(ro->user, "term");
+	CU_ASSERT(has(got, "\r\nRoute: <sip:127.0.0.1:%u;lr>\r\nFrom: ", e.uas2_port));
+	CU_ASSERT(!has(got, "Route: <sip:127.0.0.1:%u", port_of(&e, 0)));
+
+	/* strict router: our URI in the Request-URI, the target last in Route */
+	msg = invite(&e, tmpl, "sip:proxy.ims.alpha.test:{px};lr",
+	             "Route: <sip:127.0.0.1:{uas};lr>, <sip:bob@127.0.0.1:{uas}>\r\n",
+	             "z9hG4bK-rt-3", "rt-3");
+	send_str(e.uac, port_of(&e, 0), msg);
+	free(msg);
+	CU_ASSERT_FATAL(await(e.lp, e.uas, got, sizeof(got), 2000) > 0);
+	CU_ASSERT_EQUAL(ro->popped, 1);
+	CU_ASSERT(has(got, "INVITE sip:bob@127.0.0.1:%u SIP/2.0\r\n", e.uas_port));
+	CU_ASSERT(has(got, "\r\nRoute: <sip:127.0.0.1:%u;lr>\r\nFrom: ", e.uas_port));
+	CU_ASSERT(!has(got, "Route: <sip:bob@"));
+
+	/* no Route at all: the Request-URI */
+	msg = invite(&e, tmpl, "sip:bob@127.0.0.1:{uas2}", "", "z9hG4bK-rt-4", "rt-4");
+	send_str(e.uac, port_of(&e, 0), msg);
+	free(msg);
+	CU_ASSERT_FATAL(await(e.lp, e.uas2, got, sizeof(got), 2000) > 0);
+	CU_ASSERT_EQUAL(ro->popped, 0);
+	CU_ASSERT_STRING_EQUAL(ro->user, "");
+	CU_ASSERT(has(got, "INVITE sip:bob@127.0.0.1:%u SIP/2.0\r\n", e.uas2_port));
+
+	/* a tel: Request-URI and no Route left: no next hop */
+	run(e.lp, 20);
+	drain(e.uac);
+	msg = invite(&e, tmpl, "tel:+15550001", "Route: <sip:proxy.ims.alpha.test:{px};lr>\r\n",
+	             "z9hG4bK-rt-5", "rt-5");
+	send_str(e.uac, port_of(&e, 0), msg);
+	free(msg);
+	CU_ASSERT(await(e.lp, e.uac, got, sizeof(got), 2000) > 0); /* 100 */
+	CU_ASSERT(await(e.lp, e.uac, got, sizeof(got), 2000) > 0);
+	CU_ASSERT_EQUAL(strncmp(got, "SIP/2.0 404 ", 12), 0);
+	CU_ASSERT_EQUAL(ro->popped, 1);
+	CU_ASSERT_EQUAL(ro->hop_err, -EBADMSG);
+	free(tmpl);
+	env_down(&e);
+}
+
+/* The role's own edits count: a Route it pushes is the next hop (the received
+ * Request-URI resolves nowhere); sip_req_set_routes replaces what the pop left. */
+static void test_next_hop_role_edits(void)
+{
+	struct env e;
+	char got[BUF_MAX], push[64], set0[64];
+	char *tmpl = load("invite-route.sip"), *msg;
+	const char *set[1] = {set0};
+	struct role *ro;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(tmpl);
+	env_up(&e);
+	proxy_up(&e, 0, ROLE_ROUTE, SLOW_T1, 0);
+	ro = &e.roles[0];
+	snprintf(push, sizeof(push), "<sip:127.0.0.1:%u;lr>", e.uas2_port);
+	ro->push = push;
+	msg = invite(&e, tmpl, "sip:bob@nowhere.test",
+	             "Route: <sip:proxy.ims.alpha.test:{px};lr>\r\n", "z9hG4bK-nh-1", "nh-1");
+	send_str(e.uac, port_of(&e, 0), msg);
+	free(msg);
+	CU_ASSERT_FATAL(await(e.lp, e.uas2, got, sizeof(got), 2000) > 0);
+	CU_ASSERT_EQUAL(ro->popped, 1);
+	CU_ASSERT(has(got, "\r\nRoute: %s\r\nFrom: ", push));
+	CU_ASSERT(!has(got, "proxy.ims.alpha.test"));
+
+	/* Service-Route enforcement: the remaining Route set is replaced */
+	ro->push = NULL;
+	snprintf(set0, sizeof(set0), "sip:127.0.0.1:%u;lr", e.uas_port);
+	ro->set = set;
+	ro->n_set = 1;
+	msg = invite(&e, tmpl, "sip:bob@nowhere.test",
+	             "Route: <sip:proxy.ims.alpha.test:{px};lr>, <sip:nowhere.test;lr>\r\n",
+	             "z9hG4bK-nh-2", "nh-2");
+	send_str(e.uac, port_of(&e, 0), msg);
+	free(msg);
+	CU_ASSERT_FATAL(await(e.lp, e.uas, got, sizeof(got), 2000) > 0);
+	CU_ASSERT(has(got, "\r\nRoute: <%s>\r\nFrom: ", set0));
+	CU_ASSERT(!has(got, "nowhere.test;lr"));
+	CU_ASSERT(!has(got, "proxy.ims.alpha.test"));
+	free(tmpl);
+	env_down(&e);
+}
+
+/* RFC 3261 16.6 step 4: our Record-Route on top of those already there, with the user
+ * part asked for; over TCP with ;transport=tcp. */
+static void test_record_route(void)
+{
+	struct env e;
+	struct sockaddr_in sa;
+	char got[BUF_MAX];
+	char *tmpl = load("invite-route.sip"), *msg, *tcp;
+	int fd;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(tmpl);
+	env_up(&e);
+	proxy_up(&e, 0, ROLE_ROUTE, SLOW_T1, 0);
+	e.roles[0].rr = true;
+	e.roles[0].rr_user = "orig";
+	msg = invite(&e, tmpl, "sip:bob@127.0.0.1:{uas}", "Record-Route: <sip:up.example;lr>\r\n",
+	             "z9hG4bK-rr-1", "rr-1");
+	send_str(e.uac, port_of(&e, 0), msg);
+	free(msg);
+	CU_ASSERT_FATAL(await(e.lp, e.uas, got, sizeof(got), 2000) > 0);
+	CU_ASSERT(has(got,
+	              "\r\nRecord-Route: <sip:orig@proxy.ims.alpha.test:%u;lr>\r\n"
+	              "Record-Route: <sip:up.example;lr>\r\n",
+	              port_of(&e, 0)));
+
+	e.roles[0].rr_user = NULL;
+	msg = invite(&e, tmpl, "sip:bob@127.0.0.1:{uas}", "", "z9hG4bK-rr-2", "rr-2");
+	tcp = subst(msg, "SIP/2.0/UDP 127.0.0.1:5999", "SIP/2.0/TCP 127.0.0.1:5999");
+	sa = local_addr(port_of(&e, 0));
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	CU_ASSERT_FATAL(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	CU_ASSERT_EQUAL(write(fd, tcp, strlen(tcp)), (ssize_t)strlen(tcp));
+	CU_ASSERT_FATAL(await(e.lp, e.uas, got, sizeof(got), 2000) > 0);
+	CU_ASSERT(has(got, "\r\nRecord-Route: <sip:proxy.ims.alpha.test:%u;lr;transport=tcp>\r\n",
+	              port_of(&e, 0)));
+	close(fd);
+	free(tcp);
+	free(msg);
+	free(tmpl);
+	env_down(&e);
+}
+
+/* Proxy 0 forks to the two UAS sockets: branch 0 with the Request-URI of the UAS,
+ * branch 1 with its own Request-URI and a Route value pushed (a Path). */
+static void fork_setup(struct env *e, char *ruri0, char *ruri1, size_t cap)
+{
+	static const char *const path[] = {"sip:pcscf.test:5060;lr"};
+	struct role *ro = &e->roles[0];
+
+	proxy_up(e, 0, ROLE_FORK, SLOW_T1, 0);
+	snprintf(ruri0, cap, "sip:bob@127.0.0.1:%u", e->uas_port);
+	snprintf(ruri1, cap, "sip:bob@127.0.0.1:%u;ob", e->uas2_port);
+	memset(ro->branches, 0, sizeof(ro->branches));
+	ro->branches[0].ruri = ruri0;
+	ro->branches[0].target.addr = local_addr(e->uas_port);
+	ro->branches[1].ruri = ruri1;
+	ro->branches[1].routes = path;
+	ro->branches[1].n_routes = 1;
+	ro->branches[1].target.addr = local_addr(e->uas2_port);
+	ro->n_branches = 2;
+}
+
+/* Sends an initial INVITE through the fork; both copies arrive (a on uas, b on uas2). */
+static void fork_invite(struct env *e, const char *id, char *a, char *b)
+{
+	char *tmpl = load("invite-route.sip"), *msg, branch[64], got[BUF_MAX];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(tmpl);
+	snprintf(branch, sizeof(branch), "z9hG4bK-%s", id);
+	msg = invite(e, tmpl, "sip:bob@ims.alpha.test",
+	             "Route: <sip:proxy.ims.alpha.test:{px};lr>\r\n", branch, id);
+	send_str(e->uac, port_of(e, 0), msg);
+	CU_ASSERT(await(e->lp, e->uac, got, sizeof(got), 2000) > 0);
+	CU_ASSERT_EQUAL(strncmp(got, "SIP/2.0 100 Trying\r\n", 20), 0);
+	CU_ASSERT_FATAL(await(e->lp, e->uas, a, BUF_MAX, 2000) > 0);
+	CU_ASSERT_FATAL(await(e->lp, e->uas2, b, BUF_MAX, 2000) > 0);
+	free(msg);
+	free(tmpl);
+}
+
+/* The JSON dialog with this To tag, or NULL. */
+static json_t *dialog_with(json_t *arr, const char *to_tag)
+{
+	size_t i;
+	json_t *d;
+
+	json_array_foreach(arr, i, d)
+	{
+		const char *t = json_string_value(json_object_get(d, "to_tag"));
+
+		if (t && strcmp(t, to_tag) == 0)
+			return d;
+	}
+	return NULL;
+}
+
+static const char *dialog_state(json_t *arr, const char *to_tag)
+{
+	json_t *d = dialog_with(arr, to_tag);
+
+	return d ? json_string_value(json_object_get(d, "state")) : "(none)";
+}
+
+/* RFC 3261 16.6 per branch, 16.7 steps 5 and 10: both copies carry our Record-Route
+ * and their own Request-URI/Route; provisionals of both are relayed (two early
+ * dialogs); the first 2xx is relayed at once, the other branch is CANCELled on its own
+ * branch and its 487 stays here (ACKed hop by hop); a 2xx retransmission passes end to
+ * end; the ACK of the 2xx goes statelessly (our Via, Route popped, no transaction); the
+ * dialog is confirmed with our Record-Route as route set, and ends with BYE/200. */
+static void test_fork_2xx(void)
+{
+	struct env e;
+	char a[BUF_MAX], b[BUF_MAX], got[BUF_MAX], none[BUF_MAX], ruri0[64], ruri1[64];
+	char ba[128], bb[128], *msg;
+	json_t *dl, *d;
+	const struct sip_proxy_sessions *ss;
+	uint64_t txns;
+
+	env_up(&e);
+	fork_setup(&e, ruri0, ruri1, sizeof(ruri0));
+	fork_invite(&e, "fk-1", a, b);
+	CU_ASSERT(has(a, "INVITE %s SIP/2.0\r\n", ruri0));
+	CU_ASSERT(has(b, "INVITE %s SIP/2.0\r\n", ruri1));
+	CU_ASSERT(!has(a, "\r\nRoute:"));
+	CU_ASSERT(has(b, "\r\nRoute: <sip:pcscf.test:5060;lr>\r\n"));
+	CU_ASSERT(has(a, "\r\nRecord-Route: <sip:proxy.ims.alpha.test:%u;lr>\r\n", port_of(&e, 0)));
+	CU_ASSERT(has(b, "\r\nRecord-Route: <sip:proxy.ims.alpha.test:%u;lr>\r\n", port_of(&e, 0)));
+	CU_ASSERT(has(a, "\r\nMax-Forwards: 69\r\n") && has(b, "\r\nMax-Forwards: 69\r\n"));
+	first_branch(a, ba, sizeof(ba));
+	first_branch(b, bb, sizeof(bb));
+	CU_ASSERT_STRING_NOT_EQUAL(ba, bb);
+	CU_ASSERT_EQUAL(strncmp(ba, bb, 23), 0); /* same loop-detection part */
+
+	answer(&e, e.uas, a, 180, "tag-a");
+	CU_ASSERT(await(e.lp, e.uac, got, sizeof(got), 2000) > 0);
+	CU_ASSERT_EQUAL(strncmp(got, "SIP/2.0 180 Ringing\r\n", 21), 0);
+	answer(&e, e.uas2, b, 180, "tag-b");
+	CU_ASSERT(await(e.lp, e.uac, got, sizeof(got), 2000) > 0);
+	CU_ASSERT(has(got, ";tag=tag-b\r\n"));
+	dl = sip_proxy_dialogs_json(e.px[0]);
+	CU_ASSERT_EQUAL(json_array_size(dl), 2);
+	CU_ASSERT_STRING_EQUAL(dialog_state(dl, "tag-a"), "early");
+	CU_ASSERT_STRING_EQUAL(dialog_state(dl, "tag-b"), "early");
+	json_decref(dl);
+
+	answer(&e, e.uas, a, 200, "tag-a");
+	CU_ASSERT(await(e.lp, e.uac, got, sizeof(got), 2000) > 0);
+	CU_ASSERT_EQUAL(strncmp(got, "SIP/2.0 200 OK\r\n", 16), 0);
+	CU_ASSERT(has(got, ";tag=tag-a\r\n"));
+	CU_ASSERT(!has(got, "Via: SIP/2.0/UDP 127.0.0.1:%u", port_of(&e, 0)));
+	CU_ASSERT_FATAL(await(e.lp, e.uas2, got, sizeof(got), 2000) > 0);
+	CU_ASSERT(has(got, "CANCEL %s SIP/2.0\r\n", ruri1));
+	CU_ASSERT(has(got, "branch=%s\r\n", bb));
+	CU_ASSERT(has(got, "\r\nRoute: <sip:pcscf.test:5060;lr>\r\n"));
+	CU_ASSERT(await(e.lp, e.uas, none, sizeof(none), 50) < 0); /* nothing for the winner */
+	answer(&e, e.uas2, got, 200, "tag-b");
+	answer(&e, e.uas2, b, 487, "tag-b");
+	CU_ASSERT(await(e.lp, e.uas2, got, sizeof(got), 2000) > 0);
+	CU_ASSERT(has(got, "ACK %s SIP/2.0\r\n", ruri1));
+	CU_ASSERT(await(e.lp, e.uac, got, sizeof(got), 100) < 0); /* the 487 stays here */
+	/* the UAS retransmits its 2xx: end to end */
+	answer(&e, e.uas, a, 200, "tag-a");
+	CU_ASSERT(await(e.lp, e.uac, got, sizeof(got), 2000) > 0);
+	CU_ASSERT_EQUAL(strncmp(got, "SIP/2.0 200 OK\r\n", 16), 0);
+
+	dl = sip_proxy_dialogs_json(e.px[0]);
+	CU_ASSERT_EQUAL(json_array_size(dl), 1);
+	CU_ASSERT_STRING_EQUAL(dialog_state(dl, "tag-a"), "confirmed");
+	d = dialog_with(dl, "tag-a");
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(d, "call_id")), "fk-1");
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(d, "from_tag")), "from-rt1");
+	CU_ASSERT_EQUAL(json_array_size(json_object_get(d, "route_set")), 1);
+	CU_ASSERT(has(json_string_value(json_array_get(json_object_get(d, "route_set"), 0)),
+	              "<sip:proxy.ims.alpha.test:%u;lr>", port_of(&e, 0)));
+	CU_ASSERT(json_is_integer(json_object_get(d, "age")));
+	json_decref(dl);
+	ss = sip_proxy_sessions(e.px[0]);
+	CU_ASSERT_EQUAL(ss->attempts, 1);
+	CU_ASSERT_EQUAL(ss->answered[2], 1);
+	CU_ASSERT_EQUAL(ss->answered[4], 0);
+	CU_ASSERT_EQUAL(ss->dialogs, 1);
+	CU_ASSERT_EQUAL(e.roles[0].responses, 3); /* 180, 180, first 200 */
+
+	/* ACK for the 2xx along the route set: stateless, nothing remains */
+	run(e.lp, 5);
+	txns = sip_proxy_stats(e.px[0])->txns;
+	msg = in_dialog(&e, "ACK", "sip:bob@127.0.0.1:{uas}",
+	                "Route: <sip:proxy.ims.alpha.test:{px};lr>\r\n", "tag-a", "1 ACK",
+	                "z9hG4bK-fk-1-ack", "fk-1");
+	send_str(e.uac, port_of(&e, 0), msg);
+	free(msg);
+	CU_ASSERT_FATAL(await(e.lp, e.uas, got, sizeof(got), 2000) > 0);
+	CU_ASSERT(has(got,
+	              "ACK sip:bob@127.0.0.1:%u SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%u;branch=",
+	              e.uas_port, port_of(&e, 0)));
+	CU_ASSERT(has(got, ";branch=z9hG4bK-fk-1-ack;rport="));
+	CU_ASSERT(has(got, "\r\nMax-Forwards: 69\r\n"));
+	CU_ASSERT(!has(got, "\r\nRoute:"));
+	run(e.lp, 5);
+	CU_ASSERT_EQUAL(sip_proxy_stats(e.px[0])->txns, txns);
+	CU_ASSERT(await(e.lp, e.uac, got, sizeof(got), 20) < 0);
+
+	/* BYE and its 200 end the dialog */
+	msg = in_dialog(&e, "BYE", "sip:bob@127.0.0.1:{uas}",
+	                "Route: <sip:proxy.ims.alpha.test:{px};lr>\r\n", "tag-a", "2 BYE",
+	                "z9hG4bK-fk-1-bye", "fk-1");
+	send_str(e.uac, port_of(&e, 0), msg);
+	free(msg);
+	CU_ASSERT_FATAL(await(e.lp, e.uas, got, sizeof(got), 2000) > 0);
+	CU_ASSERT_EQUAL(strncmp(got, "BYE ", 4), 0);
+	CU_ASSERT_EQUAL(sip_proxy_sessions(e.px[0])->dialogs, 1);
+	answer(&e, e.uas, got, 200, NULL);
+	CU_ASSERT(await(e.lp, e.uac, got, sizeof(got), 2000) > 0);
+	CU_ASSERT_EQUAL(strncmp(got, "SIP/2.0 200 OK\r\n", 16), 0);
+	CU_ASSERT(has(got, "CSeq: 2 BYE\r\n"));
+	dl = sip_proxy_dialogs_json(e.px[0]);
+	CU_ASSERT_EQUAL(json_array_size(dl), 0);
+	json_decref(dl);
+	CU_ASSERT_EQUAL(ss->dialogs, 0);
+	CU_ASSERT_EQUAL(ss->attempts, 1); /* in-dialog requests are no attempts */
+	env_down(&e);
+}
+
+/* One fork round where neither branch answers 2xx: a answers sa, then b answers sb
+ * (each ACKed hop by hop); only then does the UAC get one final response, expect. */
+static void fork_round(struct env *e, const char *id, int sa, int sb, const char *expect)
+{
+	char a[BUF_MAX], b[BUF_MAX], got[BUF_MAX];
+
+	fork_invite(e, id, a, b);
+	answer(e, e->uas, a, 180, "tag-a");
+	CU_ASSERT(await(e->lp, e->uac, got, sizeof(got), 2000) > 0); /* 180 */
+	answer(e, e->uas, a, sa, "tag-a");
+	CU_ASSERT(await(e->lp, e->uas, got, sizeof(got), 2000) > 0);
+	CU_ASSERT_EQUAL(strncmp(got, "ACK ", 4), 0);
+	CU_ASSERT(await(e->lp, e->uac, got, sizeof(got), 30) < 0);
+	answer(e, e->uas2, b, sb, "tag-b");
+	CU_ASSERT(await(e->lp, e->uas2, got, sizeof(got), 2000) > 0);
+	CU_ASSERT_EQUAL(strncmp(got, "ACK ", 4), 0);
+	CU_ASSERT(await(e->lp, e->uac, got, sizeof(got), 2000) > 0);
+	CU_ASSERT_EQUAL(strncmp(got, expect, strlen(expect)), 0);
+	CU_ASSERT(await(e->lp, e->uac, got, sizeof(got), 20) < 0);
+}
+
+/* RFC 3261 16.7 step 6: with no 2xx, the best final once both branches are done: the
+ * first of equal 4xx (486 before 404), the lowest class (404 over 503), a response the
+ * UAC can act on (401 over 404); the early dialog of the 180 is gone. */
+static void test_fork_best_response(void)
+{
+	struct env e;
+	char ruri0[64], ruri1[64];
+	json_t *dl;
+
+	env_up(&e);
+	fork_setup(&e, ruri0, ruri1, sizeof(ruri0));
+	fork_round(&e, "bs-1", 486, 404, "SIP/2.0 486 Busy Here\r\n");
+	fork_round(&e, "bs-2", 503, 404, "SIP/2.0 404 Not Found\r\n");
+	fork_round(&e, "bs-3", 404, 401, "SIP/2.0 401 Unauthorized\r\n");
+	dl = sip_proxy_dialogs_json(e.px[0]);
+	CU_ASSERT_EQUAL(json_array_size(dl), 0);
+	json_decref(dl);
+	CU_ASSERT_EQUAL(sip_proxy_sessions(e.px[0])->attempts, 3);
+	CU_ASSERT_EQUAL(sip_proxy_sessions(e.px[0])->answered[4], 3);
+	CU_ASSERT_EQUAL(sip_proxy_sessions(e.px[0])->answered[5], 0);
+	CU_ASSERT_EQUAL(e.roles[0].last_status, 401);
+	env_down(&e);
+}
+
+/* RFC 3261 16.7 step 5: a 6xx ends the search: the other branch is CANCELled, its 487
+ * does not win, the 603 goes upstream once every branch is done. */
+static void test_fork_6xx(void)
+{
+	struct env e;
+	char a[BUF_MAX], b[BUF_MAX], got[BUF_MAX], ruri0[64], ruri1[64], bb[128];
+
+	env_up(&e);
+	fork_setup(&e, ruri0, ruri1, sizeof(ruri0));
+	fork_invite(&e, "sx-1", a, b);
+	first_branch(b, bb, sizeof(bb));
+	answer(&e, e.uas2, b, 183, "tag-b");
+	CU_ASSERT(await(e.lp, e.uac, got, sizeof(got), 2000) > 0);
+	CU_ASSERT_EQUAL(strncmp(got, "SIP/2.0 183 ", 12), 0);
+	answer(&e, e.uas, a, 603, "tag-a");
+	CU_ASSERT(await(e.lp, e.uas, got, sizeof(got), 2000) > 0);
+	CU_ASSERT_EQUAL(strncmp(got, "ACK ", 4), 0);
+	CU_ASSERT_FATAL(await(e.lp, e.uas2, got, sizeof(got), 2000) > 0);
+	CU_ASSERT_EQUAL(strncmp(got, "CANCEL ", 7), 0);
+	CU_ASSERT(has(got, "branch=%s\r\n", bb));
+	CU_ASSERT(await(e.lp, e.uac, a, sizeof(a), 30) < 0); /* not before b is done */
+	answer(&e, e.uas2, got, 200, "tag-b");
+	answer(&e, e.uas2, b, 487, "tag-b");
+	CU_ASSERT(await(e.lp, e.uac, got, sizeof(got), 2000) > 0);
+	CU_ASSERT_EQUAL(strncmp(got, "SIP/2.0 603 Decline\r\n", 21), 0);
+	CU_ASSERT_EQUAL(sip_proxy_sessions(e.px[0])->answered[6], 1);
+	CU_ASSERT_EQUAL(sip_proxy_sessions(e.px[0])->dialogs, 0);
+	env_down(&e);
+}
+
+/* RFC 3261 16.6 step 11, 16.8: Timer C per branch: the branch that rang is CANCELled,
+ * the silent one counts as a 408; the 487 of the first beats our 408. */
+static void test_fork_timer_c(void)
+{
+	struct env e;
+	char a[BUF_MAX], b[BUF_MAX], got[BUF_MAX], ruri0[64], ruri1[64];
+
+	env_up(&e);
+	e.timer_c_ms = 150;
+	fork_setup(&e, ruri0, ruri1, sizeof(ruri0));
+	fork_invite(&e, "tc-1", a, b);
+	answer(&e, e.uas, a, 180, "tag-a");
+	CU_ASSERT(await(e.lp, e.uac, got, sizeof(got), 2000) > 0); /* 180 */
+	CU_ASSERT_FATAL(await(e.lp, e.uas, got, sizeof(got), 2000) > 0);
+	CU_ASSERT_EQUAL(strncmp(got, "CANCEL ", 7), 0);
+	CU_ASSERT_EQUAL(sip_proxy_stats(e.px[0])->timeouts, 1); /* b, no provisional */
+	CU_ASSERT(await(e.lp, e.uas2, b, sizeof(b), 20) < 0);   /* no CANCEL for b */
+	answer(&e, e.uas, got, 200, "tag-a");
+	answer(&e, e.uas, a, 487, "tag-a");
+	CU_ASSERT(await(e.lp, e.uac, got, sizeof(got), 2000) > 0);
+	CU_ASSERT_EQUAL(strncmp(got, "SIP/2.0 487 Request Terminated\r\n", 32), 0);
+	env_down(&e);
+}
+
 /* Keeps a window of REGISTERs in flight through the chain and counts the 200s. */
 struct bench {
 	struct loop *lp;  /* test loop */
@@ -1225,6 +1826,13 @@ int test_sip_proxy_register(void)
 	    {"TCP for large requests", test_tcp_for_large},
 	    {"TCP malformed", test_tcp_malformed},
 	    {"routing helpers", test_routing_helpers},
+	    {"pop routes and next hop", test_pop_routes},
+	    {"next hop after role edits", test_next_hop_role_edits},
+	    {"Record-Route", test_record_route},
+	    {"fork: 2xx, CANCEL, ACK, dialog, BYE", test_fork_2xx},
+	    {"fork: best response", test_fork_best_response},
+	    {"fork: 6xx", test_fork_6xx},
+	    {"fork: Timer C per branch", test_fork_timer_c},
 	    {"three proxies and cost", test_three_proxies},
 	    CU_TEST_INFO_NULL,
 	};
