@@ -165,7 +165,7 @@ struct sip_req {
 	int best_status;      /* its status */
 	/* sessions and dialogs */
 	bool initial_invite; /* an INVITE without To tag (dialog-creating) */
-	uint64_t t0_us;      /* when it arrived, for the setup time */
+	uint64_t t0_us;      /* when it arrived: setup time and per-hop latency */
 	struct dlg *dlgs;    /* early dialogs its responses created */
 	size_t method_off;   /* method text at key + method_off */
 	size_t key_len;      /* bytes of key */
@@ -1402,8 +1402,7 @@ static void on_new_request(struct sip_proxy *p, const struct upstream *up, struc
 	r->role_pending = true;
 	/* edits after this mark are the role's (sip_req_next_hop) */
 	r->core_mark = sip_msg_edit_mark(m);
-	if (method == SIP_INVITE)
-		r->t0_us = loop_clock_us();
+	r->t0_us = loop_clock_us();
 	if (method == SIP_ACK) {
 		/* an ACK for a 2xx is its own transaction with no response (17.1.1.3) */
 		r->srv = SRV_TERMINATED;
@@ -2565,6 +2564,7 @@ static int forward_ack(struct sip_req *r, const struct sip_branch *b)
 		return err;
 	free(buf);
 	r->p->stats.forwarded++;
+	r->p->stats.hop_us_sum += loop_clock_us() - r->t0_us;
 	r->forwarded = true;
 	dlg_touch_request(r->p, r->msg);
 	role_done(r);
@@ -2609,6 +2609,7 @@ int sip_req_fork(struct sip_req *req, const struct sip_branch *branches, size_t 
 		req->n_clis = ++sent;
 		cli_start(c, buf, len);
 		p->stats.forwarded++;
+		p->stats.hop_us_sum += loop_clock_us() - req->t0_us;
 	}
 	if (sent == 0) {
 		req->clis = NULL;

@@ -92,6 +92,9 @@ struct sip_proxy_stats {
 	uint64_t dropped;          /* unparsable messages and responses dropped */
 	uint64_t cancels;          /* CANCELs matched to a pending INVITE */
 	uint64_t txns;             /* live transactions now (gauge) */
+	uint64_t hop_us_sum;       /* time from receiving a request to forwarding it (each
+	                              branch), summed: per-hop latency = hop_us_sum / forwarded,
+	                              Diameter round trips of the role included */
 };
 
 /* Starts the SIP listener on conf->address:conf->port. Returns the proxy or NULL after
