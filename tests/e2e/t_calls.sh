@@ -57,6 +57,12 @@ check_eq "bob's media is sendrecv again" sendrecv \
 check_eq "bob hangs up (BYE from the callee)" 200 "$(act $B.100 "$bid" hangup)"
 check "alice's side is terminated" wait_state $A.100 "$id" terminated
 
+# The other way round: bob (beta) calls alice's tel URI (alpha)
+id=$(call $B.100 tel:+15550001)
+check "bob -> tel:+15550001 (beta to alpha) is confirmed" wait_state $B.100 "$id" confirmed
+check_eq "bob hangs up" 200 "$(act $B.100 "$id" hangup)"
+check "alice's side is terminated" wait_state $A.100 "$(incoming $A.100)" terminated
+
 # Intra-domain, BYE from the caller, tel URI
 id=$(call $A.100 sip:carol@ims.alpha.test)
 check "alice -> carol (same domain) is confirmed" wait_state $A.100 "$id" confirmed
