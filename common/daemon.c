@@ -3,6 +3,7 @@
 
 #include "dia_core.h"
 #include "loop.h"
+#include "sip_proxy.h"
 #include "version.h"
 
 #include <errno.h>
@@ -190,6 +191,57 @@ void daemon_dia_tls(const struct daemon *d, struct dia_core_conf *conf,
 	conf->tls_cert = paths->cert;
 	conf->tls_key = paths->key;
 	conf->tls_ca = paths->ca;
+}
+
+int daemon_dia_client(const struct daemon *d, const struct topo_node *peer)
+{
+	struct daemon_tls_paths tls;
+	struct dia_peer_conf pc = {
+	    .fqdn = peer->fqdn,
+	    .address = peer->address,
+	    .port = peer->diameter_port,
+	};
+	struct dia_core_conf conf = {
+	    .identity = d->node->fqdn,
+	    .realm = d->node->domain->name,
+	    .address = d->node->address,
+	    .port = d->node->diameter_port,
+	    .run_dir = d->run_dir,
+	    .peers = &pc,
+	    .n_peers = 1,
+	};
+
+	daemon_dia_tls(d, &conf, &tls);
+	return dia_core_start(&conf);
+}
+
+json_t *daemon_dia_peers_json(void)
+{
+	struct dia_peer_info info[DIA_PEERS_MAX];
+	size_t n = dia_core_peers(info, DIA_PEERS_MAX);
+	json_t *peers = json_array();
+
+	for (size_t i = 0; peers && i < n && i < DIA_PEERS_MAX; i++)
+		json_array_append_new(
+		    peers, json_pack("{s:s, s:s, s:s, s:i, s:b}", "identity", info[i].identity,
+		                     "state", info[i].state, "address", info[i].address, "port",
+		                     (int)info[i].port, "configured", info[i].configured));
+	return json_pack("{s:o}", "peers", peers);
+}
+
+struct sip_proxy *daemon_sip_proxy(const struct daemon *d, const struct sip_proxy_ops *ops,
+                                   void *app)
+{
+	struct sip_proxy_conf conf = {
+	    .address = d->node->address,
+	    .port = d->node->sip_port,
+	    .fqdn = d->node->fqdn,
+	    .topo = d->topo,
+	    .ops = ops,
+	    .app = app,
+	};
+
+	return sip_proxy_new(d->loop, &conf);
 }
 
 json_t *daemon_status_json(const struct daemon *d, bool ready)

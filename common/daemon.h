@@ -14,6 +14,8 @@
 
 struct loop;
 struct dia_core_conf;
+struct sip_proxy;
+struct sip_proxy_ops;
 
 #define DAEMON_PATH_MAX 512
 
@@ -54,6 +56,22 @@ struct daemon_tls_paths {
 };
 void daemon_dia_tls(const struct daemon *d, struct dia_core_conf *conf,
                     struct daemon_tls_paths *paths);
+
+/* Starts Diameter (dia_core_start) as a client of one peer, e.g. the domain's HSS for
+ * an I- or S-CSCF: identity our FQDN, realm our domain, listening on our
+ * diameter_port for the peer's own requests, TLS when the topology asks. 0 or -errno
+ * (logged by dia_core). */
+int daemon_dia_client(const struct daemon *d, const struct topo_node *peer);
+
+/* The Diameter peers as GET /diameter/peers shows them: a new {"peers": [{identity,
+ * state, address, port, configured}]} (caller owns it; NULL on no memory). */
+json_t *daemon_dia_peers_json(void);
+
+/* The SIP proxy core of a CSCF on our node's address, SIP port and FQDN, with the
+ * role's hooks (ops, static) and app passed to them. Returns it or NULL after logging
+ * why (sip_proxy_new). */
+struct sip_proxy *daemon_sip_proxy(const struct daemon *d, const struct sip_proxy_ops *ops,
+                                   void *app);
 
 /* The common fields of GET /status: role, name, domain, version, pid, uptime, ready.
  * Returns a new object the caller adds its own fields to, or NULL. */

@@ -95,6 +95,37 @@ struct rest {
 
 /* --- responses ---------------------------------------------------------------------- */
 
+json_t *rest_json_merge(json_t *a, json_t *b)
+{
+	if (a && b && json_object_update_new(a, b) == 0)
+		return a;
+	/* json_object_update_new released b whenever it ran. */
+	if (!a || !b)
+		json_decref(b);
+	json_decref(a);
+	return NULL;
+}
+
+int rest_query_limit(const struct rest_request *req, size_t dflt, size_t max, size_t *limit)
+{
+	const char *s = rest_query(req, "limit");
+	unsigned long v;
+	char *end;
+
+	*limit = dflt;
+	if (!s)
+		return 0;
+	/* strtoul alone would take " 5", "+5" and "-5". */
+	if (s[0] < '0' || s[0] > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v < 1 || v > max)
+		return -EINVAL;
+	*limit = v;
+	return 0;
+}
+
 void rest_response_clear(struct rest_response *resp)
 {
 	json_decref(resp->json);

@@ -73,6 +73,13 @@ void rest_error(struct rest_response *resp, unsigned status, const char *fmt, ..
 /* Sets resp to status with the malloc'd text as body (stolen; NULL answers 500), sent with
  * content_type (a static string, NULL for text/plain). */
 void rest_text(struct rest_response *resp, unsigned status, char *text, const char *content_type);
+/* Object a with the members of object b added (b's win on equal keys), for building
+ * an answer from parts. Both references are taken; NULL when either is NULL or not an
+ * object (both released). */
+json_t *rest_json_merge(json_t *a, json_t *b);
+/* ?limit=N of the request into *limit: dflt when absent, else N in 1..max. 0, or
+ * -EINVAL (not a decimal number in range; *limit is dflt). */
+int rest_query_limit(const struct rest_request *req, size_t dflt, size_t max, size_t *limit);
 /* Releases whatever resp holds and zeroes it. */
 void rest_response_clear(struct rest_response *resp);
 

@@ -394,6 +394,25 @@ static int parse_uint(const char *p, size_t n, uint64_t cap, uint64_t *out)
 
 /* ---- scanning inside values ---- */
 
+/* One step of a scan over b[*q] below end that skips quoted strings (RFC 3261 25.1):
+ * true when b[*q] is inside, opens or closes one, with *q moved over the escaped
+ * character of a quoted-pair; *quote carries the state from step to step. */
+static bool quote_step(const char *b, size_t *q, size_t end, bool *quote)
+{
+	if (*quote) {
+		if (b[*q] == '\\' && *q + 1 < end)
+			(*q)++;
+		else if (b[*q] == '"')
+			*quote = false;
+		return true;
+	}
+	if (b[*q] == '"') {
+		*quote = true;
+		return true;
+	}
+	return false;
+}
+
 /* Next element of a value in b[pos, end): for a list, up to the next comma outside
  * quoted strings and <...>; otherwise the rest. Skips blanks and empty elements. Gives
  * the trimmed element in [*s, *e) and where the scan resumes in *next; false when
@@ -412,14 +431,9 @@ static bool elem_next(const char *b, size_t pos, size_t end, bool list, size_t *
 	for (q = pos; list && q < end; q++) {
 		char c = b[q];
 
-		if (quote) {
-			if (c == '\\' && q + 1 < end)
-				q++;
-			else if (c == '"')
-				quote = false;
-		} else if (c == '"') {
-			quote = true;
-		} else if (c == '<') {
+		if (quote_step(b, &q, end, &quote))
+			continue;
+		if (c == '<') {
 			angle = true;
 		} else if (c == '>') {
 			angle = false;
@@ -446,14 +460,9 @@ static size_t params_start(const char *b, size_t s, size_t e)
 	for (size_t q = s; q < e; q++) {
 		char c = b[q];
 
-		if (quote) {
-			if (c == '\\' && q + 1 < e)
-				q++;
-			else if (c == '"')
-				quote = false;
-		} else if (c == '"') {
-			quote = true;
-		} else if (c == '<') {
+		if (quote_step(b, &q, e, &quote))
+			continue;
+		if (c == '<') {
 			const char *gt = memchr(b + q, '>', e - q);
 
 			if (!gt)
@@ -497,16 +506,8 @@ static void param_next(const char *b, size_t *pos, size_t end, struct param *p)
 		p->has_val = true;
 	}
 	for (; q < end; q++) {
-		if (quote) {
-			if (b[q] == '\\' && q + 1 < end)
-				q++;
-			else if (b[q] == '"')
-				quote = false;
-		} else if (b[q] == '"') {
-			quote = true;
-		} else if (b[q] == ';') {
+		if (!quote_step(b, &q, end, &quote) && b[q] == ';')
 			break;
-		}
 	}
 	if (p->has_val) {
 		size_t ve = q;
@@ -1258,16 +1259,8 @@ static struct sip_span addr_uri(struct sip_span v)
 	struct sip_span u;
 
 	for (size_t q = 0; q < v.len && !lt; q++) {
-		if (quote) {
-			if (v.p[q] == '\\' && q + 1 < v.len)
-				q++;
-			else if (v.p[q] == '"')
-				quote = false;
-		} else if (v.p[q] == '"') {
-			quote = true;
-		} else if (v.p[q] == '<') {
+		if (!quote_step(v.p, &q, v.len, &quote) && v.p[q] == '<')
 			lt = v.p + q;
-		}
 	}
 	if (lt) {
 		const char *gt = memchr(lt, '>', v.len - (size_t)(lt - v.p));

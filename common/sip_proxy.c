@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "loop.h"
+#include "prom.h"
 #include "sip_txn.h"
 #include "topo.h"
 
@@ -1975,6 +1976,127 @@ const struct sip_proxy_stats *sip_proxy_stats(const struct sip_proxy *p)
 const struct sip_transport_stats *sip_proxy_transport_stats(const struct sip_proxy *p)
 {
 	return sip_transport_stats(p->tr);
+}
+
+/* ---- counters for /status and /metrics ---- */
+
+/* Labels of the response classes, by class (index 0 unused). */
+static const char *const class_names[7] = {"", "1xx", "2xx", "3xx", "4xx", "5xx", "6xx"};
+
+/* One family <prefix>_<suffix>; names too long for PROM_MAX_NAME are dropped by prom. */
+static void prom_name(char *buf, size_t size, const char *prefix, const char *suffix)
+{
+	snprintf(buf, size, "%s_%s", prefix, suffix);
+}
+
+static void core_prom(const struct sip_proxy *p, const char *prefix, struct prom *out)
+{
+	const struct sip_proxy_stats *sp = &p->stats;
+	char hop_help[2 * PROM_MAX_NAME + 160];
+	const struct {
+		const char *suffix; /* family name after the prefix */
+		const char *help;   /* its HELP text */
+		uint64_t value;     /* the counter */
+	} rows[] = {
+	    {"sip_requests_total", "New SIP requests handed to the role", sp->requests_in},
+	    {"sip_retransmissions_total", "Retransmitted requests absorbed", sp->retransmissions},
+	    {"sip_responses_total", "Responses received for our transactions", sp->responses_in},
+	    {"sip_forwarded_total", "Requests forwarded (each branch)", sp->forwarded},
+	    {"sip_timeouts_total", "Forwarded requests that got no final response", sp->timeouts},
+	    {"sip_core_replies_total", "400/482/483 answered by the proxy core",
+	     sp->replies_4xx_core},
+	    {"sip_hop_microseconds_total", hop_help, sp->hop_us_sum},
+	};
+	char name[PROM_MAX_NAME + 1];
+
+	snprintf(hop_help, sizeof(hop_help),
+	         "Sum of request arrival to forwarding times (each branch, Diameter round trips "
+	         "included): per-hop latency = %s_sip_hop_microseconds_total / "
+	         "%s_sip_forwarded_total",
+	         prefix, prefix);
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		prom_name(name, sizeof(name), prefix, rows[i].suffix);
+		prom_counter(out, name, rows[i].help, NULL, rows[i].value);
+	}
+}
+
+/* One family <prefix>_<suffix>{transport="udp"|"tcp"} from a per-transport array. */
+static void transport_family(struct prom *out, const char *prefix, const char *suffix,
+                             const char *help, const uint64_t *v)
+{
+	char name[PROM_MAX_NAME + 1], labels[32];
+
+	prom_name(name, sizeof(name), prefix, suffix);
+	for (int t = 0; t < SIP_PROTO_COUNT; t++) {
+		labels[0] = '\0';
+		prom_label(labels, sizeof(labels), "transport", sip_transport_proto_name(t));
+		prom_counter(out, name, help, labels, v[t]);
+	}
+}
+
+static void transport_prom(const struct sip_proxy *p, const char *prefix, struct prom *out)
+{
+	const struct sip_transport_stats *ts = sip_transport_stats(p->tr);
+
+	transport_family(out, prefix, "sip_messages_in_total", "SIP messages received",
+	                 ts->msgs_in);
+	transport_family(out, prefix, "sip_messages_out_total", "SIP messages sent", ts->msgs_out);
+}
+
+/* calls.md: 3GPP SC.AttSession style session counters. */
+static void sessions_prom(const struct sip_proxy *p, const char *prefix, struct prom *out)
+{
+	const struct sip_proxy_sessions *ss = &p->sessions;
+	char name[PROM_MAX_NAME + 1], help[PROM_MAX_NAME + 64], labels[32];
+
+	prom_name(name, sizeof(name), prefix, "sessions_attempts_total");
+	prom_counter(out, name, "Initial INVITEs forwarded", NULL, ss->attempts);
+	prom_name(name, sizeof(name), prefix, "sessions_answered_total");
+	for (int c = 1; c <= 6; c++) {
+		labels[0] = '\0';
+		prom_label(labels, sizeof(labels), "class", class_names[c]);
+		prom_counter(out, name, "Final responses to initial INVITEs relayed, by class",
+		             labels, ss->answered[c]);
+	}
+	prom_name(name, sizeof(name), prefix, "session_setup_microseconds_total");
+	prom_counter(out, name, "Sum of INVITE to first 2xx times", NULL, ss->setup_us_sum);
+	snprintf(help, sizeof(help), "Sessions summed in %s", name);
+	prom_name(name, sizeof(name), prefix, "session_setup_samples_total");
+	prom_counter(out, name, help, NULL, ss->answered[2]);
+	prom_name(name, sizeof(name), prefix, "dialogs");
+	prom_gauge(out, name, "Dialogs this node Record-Routed, open now", NULL,
+	           (double)ss->dialogs);
+}
+
+void sip_proxy_prom(const struct sip_proxy *p, const char *prefix, struct prom *out)
+{
+	core_prom(p, prefix, out);
+	transport_prom(p, prefix, out);
+	sessions_prom(p, prefix, out);
+}
+
+/* sum / n, 0 when n is 0. */
+static json_int_t avg(uint64_t sum, uint64_t n)
+{
+	return (json_int_t)(n ? sum / n : 0);
+}
+
+json_t *sip_proxy_status_json(const struct sip_proxy *p)
+{
+	const struct sip_proxy_stats *sp = &p->stats;
+	const struct sip_proxy_sessions *ss = &p->sessions;
+	json_t *answered = json_object();
+
+	for (int c = 1; answered && c <= 6; c++)
+		json_object_set_new(answered, class_names[c],
+		                    json_integer((json_int_t)ss->answered[c]));
+	return json_pack(
+	    "{s:{s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:o, s:I, s:I}}", "sip", "requests_in",
+	    (json_int_t)sp->requests_in, "retransmissions", (json_int_t)sp->retransmissions,
+	    "forwarded", (json_int_t)sp->forwarded, "timeouts", (json_int_t)sp->timeouts,
+	    "hop_us_avg", avg(sp->hop_us_sum, sp->forwarded), "sessions", "attempts",
+	    (json_int_t)ss->attempts, "answered", answered, "setup_us_avg",
+	    avg(ss->setup_us_sum, ss->answered[2]), "dialogs", (json_int_t)ss->dialogs);
 }
 
 uint16_t sip_proxy_port(const struct sip_proxy *p)

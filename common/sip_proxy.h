@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 struct loop;
+struct prom;
 struct topo;
 struct sip_proxy;
 /* One server transaction: a received request and what becomes of it. Owned by the core;
@@ -104,6 +105,18 @@ struct sip_proxy *sip_proxy_new(struct loop *lp, const struct sip_proxy_conf *co
 void sip_proxy_free(struct sip_proxy *p);
 const struct sip_proxy_stats *sip_proxy_stats(const struct sip_proxy *p);
 const struct sip_transport_stats *sip_proxy_transport_stats(const struct sip_proxy *p);
+/* Appends the core's counters to a Prometheus exposition, each family named
+ * <prefix>_...: <prefix>_sip_{requests,retransmissions,responses,forwarded,timeouts,
+ * core_replies,hop_microseconds}_total, <prefix>_sip_messages_{in,out}_total{transport},
+ * <prefix>_sessions_attempts_total, <prefix>_sessions_answered_total{class="1xx".."6xx"},
+ * <prefix>_session_setup_{microseconds,samples}_total and the <prefix>_dialogs gauge.
+ * prefix is the role ("pcscf"). */
+void sip_proxy_prom(const struct sip_proxy *p, const char *prefix, struct prom *out);
+/* The core's blocks of GET /status, as a new object (caller owns it; NULL on no memory):
+ * {"sip": {requests_in, retransmissions, forwarded, timeouts, hop_us_avg}, "sessions":
+ * {attempts, answered: {"1xx".."6xx"}, setup_us_avg, dialogs}}; averages in
+ * microseconds, 0 without samples. */
+json_t *sip_proxy_status_json(const struct sip_proxy *p);
 /* Extension: the SIP port actually bound (conf->port, or the one picked for port 0). */
 uint16_t sip_proxy_port(const struct sip_proxy *p);
 

@@ -457,26 +457,6 @@ static int list_fn(const struct hss_subscriber *sub, void *arg)
 	return 0;
 }
 
-/* ?limit=N (1..LIST_LIMIT_MAX) into *limit; 0 when absent. */
-static int parse_limit(const struct rest_request *req, size_t *limit)
-{
-	const char *s = rest_query(req, "limit");
-	unsigned long v;
-	char *end;
-
-	*limit = 0;
-	if (!s)
-		return 0;
-	if (s[0] < '0' || s[0] > '9')
-		return -EINVAL;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v < 1 || v > LIST_LIMIT_MAX)
-		return -EINVAL;
-	*limit = v;
-	return 0;
-}
-
 static void on_list(void *app, const struct rest_request *req, struct rest_response *resp)
 {
 	struct hss *h = app;
@@ -484,7 +464,7 @@ static void on_list(void *app, const struct rest_request *req, struct rest_respo
 	struct list_page pg = {0};
 	int ret;
 
-	if (parse_limit(req, &pg.limit) < 0) {
+	if (rest_query_limit(req, 0, LIST_LIMIT_MAX, &pg.limit) < 0) {
 		rest_error(resp, 400, "limit: expected an integer 1-%d", LIST_LIMIT_MAX);
 		return;
 	}

@@ -15,34 +15,10 @@
 
 #define CX_TIMEOUT_MS 3000 /* a UAR unanswered by then gets the UE a 480 */
 
-/* A Cx client of one peer, its domain's HSS (ims.md); it serves no Cx requests. */
-static int start_diameter(struct icscf *ic, const struct daemon *d)
-{
-	struct daemon_tls_paths tls;
-	struct dia_peer_conf hss = {
-	    .fqdn = ic->hss->fqdn,
-	    .address = ic->hss->address,
-	    .port = ic->hss->diameter_port,
-	};
-	struct dia_core_conf conf = {
-	    .identity = ic->node->fqdn,
-	    .realm = ic->node->domain->name,
-	    .address = ic->node->address,
-	    .port = ic->node->diameter_port,
-	    .run_dir = d->run_dir,
-	    .peers = &hss,
-	    .n_peers = 1,
-	};
-
-	daemon_dia_tls(d, &conf, &tls);
-	return dia_core_start(&conf);
-}
-
 int main(int argc, char **argv)
 {
 	static struct icscf ic;
 	struct daemon d;
-	struct sip_proxy_conf conf;
 	int rc;
 
 	rc = daemon_init(&d, "icscf", TOPO_ICSCF, argc, argv, NULL, 0);
@@ -59,17 +35,10 @@ int main(int argc, char **argv)
 		log_err("domain %s has no HSS", ic.node->domain->name);
 		goto out_daemon;
 	}
-	if (start_diameter(&ic, &d) < 0)
+	/* A Cx client of one peer, its domain's HSS (ims.md); it serves no Cx requests. */
+	if (daemon_dia_client(&d, ic.hss) < 0)
 		goto out_daemon;
-	conf = (struct sip_proxy_conf){
-	    .address = ic.node->address,
-	    .port = ic.node->sip_port,
-	    .fqdn = ic.node->fqdn,
-	    .topo = ic.topo,
-	    .ops = &icscf_sip_ops,
-	    .app = &ic,
-	};
-	ic.proxy = sip_proxy_new(ic.loop, &conf);
+	ic.proxy = daemon_sip_proxy(&d, &icscf_sip_ops, &ic);
 	if (!ic.proxy)
 		goto out_diameter;
 	if (icscf_rest_init(&ic) < 0)

@@ -12,7 +12,6 @@ int main(int argc, char **argv)
 {
 	static struct pcscf pc;
 	struct daemon d;
-	struct sip_proxy_conf conf;
 	int rc;
 
 	rc = daemon_init(&d, "pcscf", TOPO_PCSCF, argc, argv, NULL, 0);
@@ -32,15 +31,7 @@ int main(int argc, char **argv)
 		log_err("cannot allocate the registration store");
 		goto out_daemon;
 	}
-	conf = (struct sip_proxy_conf){
-	    .address = pc.node->address,
-	    .port = pc.node->sip_port,
-	    .fqdn = pc.node->fqdn,
-	    .topo = pc.topo,
-	    .ops = &pcscf_sip_ops,
-	    .app = &pc,
-	};
-	pc.proxy = sip_proxy_new(pc.loop, &conf);
+	pc.proxy = daemon_sip_proxy(&d, &pcscf_sip_ops, &pc);
 	if (!pc.proxy)
 		goto out_store;
 	if (pcscf_reg_init(&pc) < 0) {

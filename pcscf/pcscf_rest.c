@@ -63,17 +63,6 @@ static json_t *outcomes_json(const struct pcscf *pc)
 	return o;
 }
 
-/* st with the fields of extra added; both references are taken. NULL on failure. */
-static json_t *merge(json_t *st, json_t *extra)
-{
-	if (st && extra && json_object_update_new(st, extra) == 0)
-		return st;
-	if (!st || !extra)
-		json_decref(extra);
-	json_decref(st);
-	return NULL;
-}
-
 static json_t *calls_json(const struct pcscf *pc)
 {
 	json_t *o = json_object();
@@ -84,95 +73,19 @@ static json_t *calls_json(const struct pcscf *pc)
 	return o;
 }
 
-/* The core's session counters (3GPP SC.AttSession style) as JSON. */
-static json_t *sessions_json(const struct sip_proxy_sessions *ss)
-{
-	json_t *answered = json_object();
-	char cls[16];
-
-	for (int c = 1; answered && c <= 6; c++) {
-		snprintf(cls, sizeof(cls), "%dxx", c);
-		json_object_set_new(answered, cls, json_integer((json_int_t)ss->answered[c]));
-	}
-	return json_pack("{s:I, s:o, s:I, s:I}", "attempts", (json_int_t)ss->attempts, "answered",
-	                 answered, "setup_us_avg",
-	                 (json_int_t)(ss->answered[2] ? ss->setup_us_sum / ss->answered[2] : 0),
-	                 "dialogs", (json_int_t)ss->dialogs);
-}
-
 static void on_status(void *app, const struct rest_request *req, struct rest_response *resp)
 {
 	struct pcscf *pc = app;
-	const struct sip_proxy_stats *sp = sip_proxy_stats(pc->proxy);
-	json_t *extra =
-	    json_pack("{s:i, s:I, s:I, s:I, s:o, s:I, s:o, s:o, s:{s:I, s:I, s:I}}", "sip_port",
-	              (int)pc->node->sip_port, "registered",
-	              (json_int_t)pcscf_store_count(pc->store, PCSCF_REGISTERED), "pending",
-	              (json_int_t)pcscf_store_count(pc->store, PCSCF_PENDING), "register_requests",
-	              (json_int_t)pc->stats.reg_requests, "registrations", outcomes_json(pc),
-	              "forbidden", (json_int_t)pc->stats.forbidden, "calls", calls_json(pc),
-	              "sessions", sessions_json(sip_proxy_sessions(pc->proxy)), "sip",
-	              "requests_in", (json_int_t)sp->requests_in, "forwarded",
-	              (json_int_t)sp->forwarded, "timeouts", (json_int_t)sp->timeouts);
+	json_t *extra = json_pack(
+	    "{s:i, s:I, s:I, s:I, s:o, s:I, s:o}", "sip_port", (int)pc->node->sip_port,
+	    "registered", (json_int_t)pcscf_store_count(pc->store, PCSCF_REGISTERED), "pending",
+	    (json_int_t)pcscf_store_count(pc->store, PCSCF_PENDING), "register_requests",
+	    (json_int_t)pc->stats.reg_requests, "registrations", outcomes_json(pc), "forbidden",
+	    (json_int_t)pc->stats.forbidden, "calls", calls_json(pc));
 
-	rest_json(resp, 200, merge(daemon_status_json(pc->daemon, pc->ready), extra));
-}
-
-static void proxy_prom(const struct pcscf *pc, struct prom *p)
-{
-	const struct sip_proxy_stats *sp = sip_proxy_stats(pc->proxy);
-	const struct sip_transport_stats *ts = sip_proxy_transport_stats(pc->proxy);
-	char labels[32];
-
-	prom_counter(p, "pcscf_sip_requests_total", "New SIP requests handed to the P-CSCF", NULL,
-	             sp->requests_in);
-	prom_counter(p, "pcscf_sip_retransmissions_total", "Retransmitted requests absorbed", NULL,
-	             sp->retransmissions);
-	prom_counter(p, "pcscf_sip_responses_total", "Responses received for our transactions",
-	             NULL, sp->responses_in);
-	prom_counter(p, "pcscf_sip_forwarded_total", "Requests forwarded", NULL, sp->forwarded);
-	prom_counter(p, "pcscf_sip_timeouts_total", "Forwarded requests that got no final response",
-	             NULL, sp->timeouts);
-	prom_counter(p, "pcscf_sip_core_replies_total", "400/482/483 answered by the proxy core",
-	             NULL, sp->replies_4xx_core);
-	for (int t = 0; t < SIP_PROTO_COUNT; t++) {
-		labels[0] = '\0';
-		prom_label(labels, sizeof(labels), "transport", sip_transport_proto_name(t));
-		prom_counter(p, "pcscf_sip_messages_in_total", "SIP messages received", labels,
-		             ts->msgs_in[t]);
-	}
-	for (int t = 0; t < SIP_PROTO_COUNT; t++) {
-		labels[0] = '\0';
-		prom_label(labels, sizeof(labels), "transport", sip_transport_proto_name(t));
-		prom_counter(p, "pcscf_sip_messages_out_total", "SIP messages sent", labels,
-		             ts->msgs_out[t]);
-	}
-}
-
-/* calls.md: <role>_sessions_attempts_total, <role>_sessions_answered_total{class}, the
- * setup time, and the dialogs open now. */
-static void sessions_prom(const struct pcscf *pc, struct prom *p)
-{
-	const struct sip_proxy_sessions *ss = sip_proxy_sessions(pc->proxy);
-	char labels[32], cls[16];
-
-	prom_counter(p, "pcscf_sessions_attempts_total", "Initial INVITEs forwarded", NULL,
-	             ss->attempts);
-	for (int c = 1; c <= 6; c++) {
-		snprintf(cls, sizeof(cls), "%dxx", c);
-		labels[0] = '\0';
-		prom_label(labels, sizeof(labels), "class", cls);
-		prom_counter(p, "pcscf_sessions_answered_total",
-		             "Final responses to initial INVITEs relayed, by class", labels,
-		             ss->answered[c]);
-	}
-	prom_counter(p, "pcscf_session_setup_microseconds_total",
-	             "Sum of INVITE to first 2xx times", NULL, ss->setup_us_sum);
-	prom_counter(p, "pcscf_session_setup_samples_total",
-	             "Sessions summed in pcscf_session_setup_microseconds_total", NULL,
-	             ss->answered[2]);
-	prom_gauge(p, "pcscf_dialogs", "Dialogs Record-Routed and open now", NULL,
-	           (double)ss->dialogs);
+	rest_json(resp, 200,
+	          rest_json_merge(rest_json_merge(daemon_status_json(pc->daemon, pc->ready), extra),
+	                          sip_proxy_status_json(pc->proxy)));
 }
 
 static void on_metrics(void *app, const struct rest_request *req, struct rest_response *resp)
@@ -205,30 +118,9 @@ static void on_metrics(void *app, const struct rest_request *req, struct rest_re
 		             "Requests other than REGISTER, by what became of them", labels,
 		             pc->stats.call[i]);
 	}
-	sessions_prom(pc, &p);
-	proxy_prom(pc, &p);
+	sip_proxy_prom(pc->proxy, "pcscf", &p);
 	prom_gauge(&p, "pcscf_ready", "1 when SIP and REST are up", NULL, pc->ready ? 1 : 0);
 	rest_text(resp, 200, prom_take(&p), PROM_CONTENT_TYPE);
-}
-
-/* ?limit=N (1..LIST_MAX); LIST_DEFAULT when absent. */
-static int parse_limit(const struct rest_request *req, size_t *limit)
-{
-	const char *s = rest_query(req, "limit");
-	unsigned long v;
-	char *end;
-
-	*limit = LIST_DEFAULT;
-	if (!s)
-		return 0;
-	if (s[0] < '0' || s[0] > '9')
-		return -EINVAL;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v < 1 || v > LIST_MAX)
-		return -EINVAL;
-	*limit = v;
-	return 0;
 }
 
 static void on_list(void *app, const struct rest_request *req, struct rest_response *resp)
@@ -237,7 +129,7 @@ static void on_list(void *app, const struct rest_request *req, struct rest_respo
 	json_t *items;
 	size_t limit, n = 0;
 
-	if (parse_limit(req, &limit) < 0) {
+	if (rest_query_limit(req, LIST_DEFAULT, LIST_MAX, &limit) < 0) {
 		rest_error(resp, 400, "limit: expected an integer 1-%d", LIST_MAX);
 		return;
 	}

@@ -18,30 +18,6 @@
 /* Longest registration interval the command line may set: a day. */
 #define EXPIRES_LIMIT 86400
 
-/* A Cx client of one peer, its domain's HSS (ims.md). It listens on its Diameter port
- * for the HSS's own requests (RTR/PPR, later issues); none is served yet. */
-static int start_diameter(struct scscf *s, const struct daemon *d, const struct topo_node *hss)
-{
-	struct daemon_tls_paths tls;
-	struct dia_peer_conf peer = {
-	    .fqdn = hss->fqdn,
-	    .address = hss->address,
-	    .port = hss->diameter_port,
-	};
-	struct dia_core_conf conf = {
-	    .identity = s->node->fqdn,
-	    .realm = s->realm,
-	    .address = s->node->address,
-	    .port = s->node->diameter_port,
-	    .run_dir = d->run_dir,
-	    .peers = &peer,
-	    .n_peers = 1,
-	};
-
-	daemon_dia_tls(d, &conf, &tls);
-	return dia_core_start(&conf);
-}
-
 /* Names the S-CSCF uses for itself (ims.md): Server-Name in Cx and Service-Route. */
 static void set_names(struct scscf *s)
 {
@@ -112,7 +88,9 @@ int main(int argc, char **argv)
 		        "--max-expires, or --default-expires outside them");
 		goto out_daemon;
 	}
-	if (start_diameter(&s, &d, hss) < 0)
+	/* A Cx client of its domain's HSS (ims.md), listening on its Diameter port for the
+	 * HSS's own requests (RTR/PPR, later issues); none is served yet. */
+	if (daemon_dia_client(&d, hss) < 0)
 		goto out_reg;
 	if (scscf_sip_init(&s) < 0)
 		goto out_diameter;

@@ -88,6 +88,12 @@ struct scscf_auth;
  * longer than its field). */
 int scscf_auth_parse(const char *value, size_t len, struct scscf_cred *out);
 
+/* Appends the formatted text to out (outlen bytes, NUL-terminated) at *n and moves *n
+ * past it; false, *n unchanged, when it does not fit. Header text of the answers to a
+ * REGISTER is written with it. */
+bool scscf_auth_append(char *out, size_t outlen, size_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* Writes the line "WWW-Authenticate: Digest realm=..., nonce=..., algorithm=...,
  * qop=\"auth\"[, stale=true][, ck=..., ik=...]\r\n" (TS 24.229 5.4.1.2.1, RFC 3310 3.2,
  * TS 33.203 7.1) into out. Returns its length, or -ENOSPC. */

@@ -199,11 +199,7 @@ int scscf_auth_parse(const char *value, size_t len, struct scscf_cred *out)
 
 /* --- WWW-Authenticate ----------------------------------------------------------------- */
 
-/* Appends to out at *n; false when it does not fit. */
-static bool append(char *out, size_t outlen, size_t *n, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static bool append(char *out, size_t outlen, size_t *n, const char *fmt, ...)
+bool scscf_auth_append(char *out, size_t outlen, size_t *n, const char *fmt, ...)
 {
 	va_list ap;
 	int k;
@@ -227,21 +223,21 @@ ssize_t scscf_auth_www_authenticate(const char *realm, const struct scscf_challe
 	size_t n = 0;
 	bool ok;
 
-	ok = append(out, outlen, &n,
-	            "WWW-Authenticate: Digest realm=\"%s\", nonce=\"%s\", algorithm=%s, "
-	            "qop=\"auth\"",
-	            realm, c->nonce, aka ? "AKAv1-MD5" : "MD5");
+	ok = scscf_auth_append(out, outlen, &n,
+	                       "WWW-Authenticate: Digest realm=\"%s\", nonce=\"%s\", algorithm=%s, "
+	                       "qop=\"auth\"",
+	                       realm, c->nonce, aka ? "AKAv1-MD5" : "MD5");
 	/* RFC 2617 3.2.1: stale is a bare token. */
 	if (ok && c->stale)
-		ok = append(out, outlen, &n, ", stale=true");
+		ok = scscf_auth_append(out, outlen, &n, ", stale=true");
 	/* TS 33.203 7.1: CK and IK as quoted hex, for the P-CSCF to take out. */
 	if (ok && aka && c->has_keys) {
 		codec_hex_encode(c->ck, sizeof(c->ck), ck, sizeof(ck));
 		codec_hex_encode(c->ik, sizeof(c->ik), ik, sizeof(ik));
-		ok = append(out, outlen, &n, ", ck=\"%s\", ik=\"%s\"", ck, ik);
+		ok = scscf_auth_append(out, outlen, &n, ", ck=\"%s\", ik=\"%s\"", ck, ik);
 	}
 	if (ok)
-		ok = append(out, outlen, &n, "\r\n");
+		ok = scscf_auth_append(out, outlen, &n, "\r\n");
 	return ok ? (ssize_t)n : -ENOSPC;
 }
 

@@ -19,7 +19,6 @@
 #include "topo.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -41,26 +40,6 @@ static int refuse(struct verdict *v, int status, const char *reason)
 	v->reason = reason;
 	v->headers[0] = '\0';
 	return -EBADMSG;
-}
-
-static bool append(char *out, size_t outlen, size_t *n, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-/* Appends to out at *n; false when it does not fit. */
-static bool append(char *out, size_t outlen, size_t *n, const char *fmt, ...)
-{
-	va_list ap;
-	int k;
-
-	if (*n >= outlen)
-		return false;
-	va_start(ap, fmt);
-	k = vsnprintf(out + *n, outlen - *n, fmt, ap);
-	va_end(ap);
-	if (k < 0 || (size_t)k >= outlen - *n)
-		return false;
-	*n += (size_t)k;
-	return true;
 }
 
 /* --- parsing the REGISTER -------------------------------------------------------------- */
@@ -137,7 +116,7 @@ static int parse_path(const struct sip_msg *m, struct scscf_register *r, struct 
 	while (sip_msg_values_next(&it, &val)) {
 		ssize_t k;
 
-		if (n && !append(r->path, sizeof(r->path), &n, ", "))
+		if (n && !scscf_auth_append(r->path, sizeof(r->path), &n, ", "))
 			return refuse(v, 400, "Path too long");
 		k = sip_msg_value_copy(val, r->path + n, sizeof(r->path) - n);
 		if (k < 0)
@@ -291,23 +270,23 @@ static int ok_headers(const struct scscf *s, const struct scscf_reg *reg,
 
 	buf[0] = '\0';
 	for (const struct scscf_contact *c = reg ? reg->contacts : NULL; c && ok; c = c->next)
-		ok = append(buf, size, &n, "Contact: <%s>;expires=%llu\r\n", c->uri,
-		            (unsigned long long)secs_left(c, now));
+		ok = scscf_auth_append(buf, size, &n, "Contact: <%s>;expires=%llu\r\n", c->uri,
+		                       (unsigned long long)secs_left(c, now));
 	if (ok && registered)
-		ok = append(buf, size, &n, "Expires: %u\r\n", r->expires);
+		ok = scscf_auth_append(buf, size, &n, "Expires: %u\r\n", r->expires);
 	if (ok && r->path[0])
-		ok = append(buf, size, &n, "Path: %s\r\n", r->path);
+		ok = scscf_auth_append(buf, size, &n, "Path: %s\r\n", r->path);
 	if (ok && registered)
-		ok = append(buf, size, &n, "Service-Route: %s\r\n", s->service_route);
+		ok = scscf_auth_append(buf, size, &n, "Service-Route: %s\r\n", s->service_route);
 	for (size_t i = 0; ok && registered && i < reg->n_impus; i++) {
 		if (reg->impus[i].id.barred)
 			continue;
-		ok = append(buf, size, &n, "%s<%s>",
-		            listed ? ", " : "P-Associated-URI: ", reg->impus[i].id.uri);
+		ok = scscf_auth_append(buf, size, &n, "%s<%s>",
+		                       listed ? ", " : "P-Associated-URI: ", reg->impus[i].id.uri);
 		listed++;
 	}
 	if (ok && listed)
-		ok = append(buf, size, &n, "\r\n");
+		ok = scscf_auth_append(buf, size, &n, "\r\n");
 	return ok ? 0 : -ENOSPC;
 }
 

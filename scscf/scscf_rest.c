@@ -83,26 +83,6 @@ static const char *reg_name(const struct scscf_reg *r)
 	return impu ? impu : r->impus[0].id.uri;
 }
 
-/* ?limit=N (1..LIST_MAX) into *limit; LIST_DEFAULT when absent. */
-static int parse_limit(const struct rest_request *req, size_t *limit)
-{
-	const char *q = rest_query(req, "limit");
-	unsigned long v;
-	char *end;
-
-	*limit = LIST_DEFAULT;
-	if (!q)
-		return 0;
-	if (q[0] < '0' || q[0] > '9')
-		return -EINVAL;
-	errno = 0;
-	v = strtoul(q, &end, 10);
-	if (errno || *end || v < 1 || v > LIST_MAX)
-		return -EINVAL;
-	*limit = v;
-	return 0;
-}
-
 static void on_list(void *app, const struct rest_request *req, struct rest_response *resp)
 {
 	struct scscf *s = app;
@@ -111,7 +91,7 @@ static void on_list(void *app, const struct rest_request *req, struct rest_respo
 	size_t limit, n = 0;
 	const struct scscf_reg *r;
 
-	if (parse_limit(req, &limit) < 0) {
+	if (rest_query_limit(req, LIST_DEFAULT, LIST_MAX, &limit) < 0) {
 		rest_error(resp, 400, "limit: expected an integer 1-%d", LIST_MAX);
 		return;
 	}
@@ -196,50 +176,25 @@ static json_t *calls_json(const struct scscf_stats *st)
 	    (json_int_t)st->route_failures);
 }
 
-/* Labels of the response classes 1xx..6xx, by class. */
-static const char *const class_names[7] = {"", "1xx", "2xx", "3xx", "4xx", "5xx", "6xx"};
-
-/* The core's session counters (3GPP SC.AttSession style), shaped as the P-CSCF's. */
-static json_t *sessions_json(const struct sip_proxy_sessions *ss)
-{
-	json_t *answered = json_object();
-
-	for (int c = 1; answered && c <= 6; c++)
-		json_object_set_new(answered, class_names[c],
-		                    json_integer((json_int_t)ss->answered[c]));
-	return json_pack("{s:I, s:o, s:I, s:I}", "attempts", (json_int_t)ss->attempts, "answered",
-	                 answered, "setup_us_avg",
-	                 (json_int_t)(ss->answered[2] ? ss->setup_us_sum / ss->answered[2] : 0),
-	                 "dialogs", (json_int_t)ss->dialogs);
-}
-
 static void on_status(void *app, const struct rest_request *req, struct rest_response *resp)
 {
 	struct scscf *s = app;
-	json_t *st = daemon_status_json(s->daemon, scscf_ready(s));
-	const struct sip_proxy_stats *sp = sip_proxy_stats(s->proxy);
-	json_t *more;
+	json_t *more = json_pack(
+	    "{s:i, s:i, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:o, s:o, s:o}", "sip_port",
+	    (int)s->node->sip_port, "diameter_port", (int)s->node->diameter_port, "server_name",
+	    s->server_name, "hss", s->hss_fqdn, "hss_open", (int)dia_core_peer_open(s->hss_fqdn),
+	    "registrations", (json_int_t)s->regs.n_regs, "bindings", (json_int_t)s->regs.n_contacts,
+	    "auth_pending", (json_int_t)scscf_auth_count(s->auth), "pending_requests",
+	    (json_int_t)s->n_txns, "registration", registration_json(&s->stats), "cx",
+	    cx_json(&s->stats), "calls", calls_json(&s->stats));
+	json_t *core = sip_proxy_status_json(s->proxy);
 
-	if (!st)
-		goto out;
-	more = json_pack(
-	    "{s:i, s:i, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:o, s:o, "
-	    "s:{s:I, s:I, s:I}, s:o, s:o}",
-	    "sip_port", (int)s->node->sip_port, "diameter_port", (int)s->node->diameter_port,
-	    "server_name", s->server_name, "hss", s->hss_fqdn, "hss_open",
-	    (int)dia_core_peer_open(s->hss_fqdn), "registrations", (json_int_t)s->regs.n_regs,
-	    "bindings", (json_int_t)s->regs.n_contacts, "auth_pending",
-	    (json_int_t)scscf_auth_count(s->auth), "pending_requests", (json_int_t)s->n_txns,
-	    "registration", registration_json(&s->stats), "cx", cx_json(&s->stats), "sip",
-	    "requests_in", (json_int_t)sp->requests_in, "retransmissions",
-	    (json_int_t)sp->retransmissions, "options", (json_int_t)s->stats.options, "calls",
-	    calls_json(&s->stats), "sessions", sessions_json(sip_proxy_sessions(s->proxy)));
-	if (json_object_update_new(st, more) < 0) {
-		json_decref(st);
-		st = NULL;
-	}
-out:
-	rest_json(resp, 200, st);
+	/* OPTIONS answered by the S-CSCF itself count with the core's SIP counters. */
+	json_object_set_new(json_object_get(core, "sip"), "options",
+	                    json_integer((json_int_t)s->stats.options));
+	rest_json(resp, 200,
+	          rest_json_merge(
+	              rest_json_merge(daemon_status_json(s->daemon, scscf_ready(s)), more), core));
 }
 
 /* One family with a sample per registration kind: scscf_reg_<kind>_<what>_total. */
@@ -300,29 +255,6 @@ static void prom_cx(struct prom *p, const struct scscf_stats *st)
 	}
 }
 
-/* 3GPP SC.AttSession style: the core's INVITE counters, answers by class. */
-static void prom_sessions(struct prom *p, const struct sip_proxy_sessions *ss)
-{
-	char labels[32];
-
-	prom_counter(p, "scscf_sessions_attempts_total", "Initial INVITEs forwarded", NULL,
-	             ss->attempts);
-	for (int c = 1; c <= 6; c++) {
-		labels[0] = '\0';
-		prom_label(labels, sizeof(labels), "class", class_names[c]);
-		prom_counter(p, "scscf_sessions_answered_total",
-		             "Final responses to initial INVITEs relayed, by class", labels,
-		             ss->answered[c]);
-	}
-	prom_counter(p, "scscf_session_setup_microseconds_total",
-	             "Sum of INVITE to first 2xx times", NULL, ss->setup_us_sum);
-	prom_counter(p, "scscf_session_setup_samples_total",
-	             "Sessions summed in scscf_session_setup_microseconds_total", NULL,
-	             ss->answered[2]);
-	prom_gauge(p, "scscf_dialogs", "Dialogs this S-CSCF Record-Routed, open now", NULL,
-	           (double)ss->dialogs);
-}
-
 /* TS 24.229 5.4.3: originating, terminating and in-dialog routing. */
 static void prom_calls(struct prom *p, const struct scscf *s)
 {
@@ -352,14 +284,12 @@ static void prom_calls(struct prom *p, const struct scscf *s)
 	prom_counter(p, "scscf_route_failures_total",
 	             "Requests whose next hop was unresolvable or could not be forwarded", NULL,
 	             st->route_failures);
-	prom_sessions(p, sip_proxy_sessions(s->proxy));
 }
 
 static void on_metrics(void *app, const struct rest_request *req, struct rest_response *resp)
 {
 	struct scscf *s = app;
 	const struct scscf_stats *st = &s->stats;
-	const struct sip_proxy_stats *sp = sip_proxy_stats(s->proxy);
 	struct prom p = {0};
 
 	/* TS 32.409 4.1 (S-CSCF registration measurements): attempts count every REGISTER
@@ -393,12 +323,7 @@ static void on_metrics(void *app, const struct rest_request *req, struct rest_re
 	           (double)scscf_auth_count(s->auth));
 	prom_gauge(&p, "scscf_pending_requests", "Requests waiting for the HSS", NULL,
 	           (double)s->n_txns);
-	prom_counter(&p, "scscf_sip_requests_total", "New SIP requests handed to the S-CSCF", NULL,
-	             sp->requests_in);
-	prom_counter(&p, "scscf_sip_retransmissions_total", "Retransmitted requests absorbed", NULL,
-	             sp->retransmissions);
-	prom_counter(&p, "scscf_sip_core_replies_total", "400/482/483 answered by the proxy core",
-	             NULL, sp->replies_4xx_core);
+	sip_proxy_prom(s->proxy, "scscf", &p);
 	prom_calls(&p, s);
 	prom_gauge(&p, "scscf_hss_peer_open", "1 while the Diameter connection to the HSS is open",
 	           NULL, dia_core_peer_open(s->hss_fqdn) ? 1 : 0);
@@ -409,16 +334,7 @@ static void on_metrics(void *app, const struct rest_request *req, struct rest_re
 
 static void on_peers(void *app, const struct rest_request *req, struct rest_response *resp)
 {
-	struct dia_peer_info info[DIA_PEERS_MAX];
-	size_t n = dia_core_peers(info, DIA_PEERS_MAX);
-	json_t *peers = json_array();
-
-	for (size_t i = 0; peers && i < n && i < DIA_PEERS_MAX; i++)
-		json_array_append_new(
-		    peers, json_pack("{s:s, s:s, s:s, s:i, s:b}", "identity", info[i].identity,
-		                     "state", info[i].state, "address", info[i].address, "port",
-		                     (int)info[i].port, "configured", info[i].configured));
-	rest_json(resp, 200, json_pack("{s:o}", "peers", peers));
+	rest_json(resp, 200, daemon_dia_peers_json());
 }
 
 /* The dialogs this S-CSCF Record-Routed, as the core tracks them (shaped as the

@@ -394,6 +394,18 @@ const struct ue_sdp_media *ue_sdp_audio(const struct ue_sdp *s);
 /* Route values a dialog keeps (RFC 3261 12.1); more make the dialog fail (-EMSGSIZE). */
 #define UE_ROUTES_MAX 12
 
+/* Output with an overflow flag, so writing needs no check at every step (the messages
+ * here and the SDP of ue_sdp.c). */
+struct ue_out {
+	char *p;     /* start */
+	size_t len;  /* bytes written */
+	size_t size; /* capacity */
+	bool full;   /* something did not fit */
+};
+
+/* Appends the formatted text to o; sets o->full instead when it does not fit. */
+void ue_msg_put(struct ue_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* What a request is made of; every pointer is borrowed during ue_msg_request. */
 struct ue_req {
 	const char *method;                    /* method token */

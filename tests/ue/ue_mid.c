@@ -411,6 +411,27 @@ static void reply_busy(struct ue_stxn *t)
 	ue_stxn_reply(t, 500, "Request Pending", NULL, "Retry-After: 1\r\n");
 }
 
+/* Takes in the SDP of a re-INVITE or UPDATE (named by what in the log): an offer
+ * crossing ours gets 491 (RFC 3261 14.2, RFC 3311 5.2), SDP we cannot use 488. The
+ * ue_call_sdp_in outcome, or -1 when t has been answered here. */
+static int offer_in(struct ue_call *c, struct ue_stxn *t, bool crossing, const char *what)
+{
+	int in;
+
+	if (crossing) {
+		ue_stxn_reply(t, 491, NULL, NULL, NULL);
+		return -1;
+	}
+	ue_dialog_refresh(&c->dlg, t->req);
+	in = ue_call_sdp_in(c, t->req, true);
+	if (in < 0) {
+		ue_stxn_reply(t, 488, NULL, NULL, NULL);
+		ue_call_logf(c, true, "488 %s", what);
+		return -1;
+	}
+	return in;
+}
+
 static void on_bye(struct ue_call *c, struct ue_stxn *t)
 {
 	struct ue_stxn *inv = ue_stxn_by_id(c->ue, c->invite_stxn);
@@ -437,17 +458,11 @@ static void on_reinvite(struct ue_call *c, struct ue_stxn *t)
 		return;
 	}
 	/* 14.2: our own offer is out (re-INVITE or UPDATE): glare. */
-	if (c->op == UE_CALL_OP_REINVITE || c->op == UE_CALL_OP_UPDATE || c->oa == UE_OA_SENT) {
-		ue_stxn_reply(t, 491, NULL, NULL, NULL);
+	in = offer_in(
+	    c, t, c->op == UE_CALL_OP_REINVITE || c->op == UE_CALL_OP_UPDATE || c->oa == UE_OA_SENT,
+	    "INVITE");
+	if (in < 0)
 		return;
-	}
-	ue_dialog_refresh(&c->dlg, t->req);
-	in = ue_call_sdp_in(c, t->req, true);
-	if (in < 0) {
-		ue_stxn_reply(t, 488, NULL, NULL, NULL);
-		ue_call_logf(c, true, "488 INVITE");
-		return;
-	}
 	/* An INVITE without offer gets our offer in the 2xx, answered in the ACK. */
 	if (in == UE_SDP_IN_OFFER)
 		blen = ue_call_answer(c, body, sizeof(body));
@@ -470,17 +485,9 @@ static void on_update(struct ue_call *c, struct ue_stxn *t)
 		return;
 	}
 	/* RFC 3311 5.2: an offer crossing ours gets 491. */
-	if (c->oa == UE_OA_SENT) {
-		ue_stxn_reply(t, 491, NULL, NULL, NULL);
+	in = offer_in(c, t, c->oa == UE_OA_SENT, "UPDATE");
+	if (in < 0)
 		return;
-	}
-	ue_dialog_refresh(&c->dlg, t->req);
-	in = ue_call_sdp_in(c, t->req, true);
-	if (in < 0) {
-		ue_stxn_reply(t, 488, NULL, NULL, NULL);
-		ue_call_logf(c, true, "488 UPDATE");
-		return;
-	}
 	if (in == UE_SDP_IN_OFFER)
 		blen = ue_call_answer(c, body, sizeof(body));
 	snprintf(headers, sizeof(headers), "Contact: <%s>\r\n", c->ue->reg.contact);

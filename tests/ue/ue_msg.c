@@ -13,17 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
-/* Output with an overflow flag, so writing needs no check at every step. */
-struct out {
-	char *p;     /* start */
-	size_t len;  /* bytes written */
-	size_t size; /* capacity */
-	bool full;   /* something did not fit */
-};
-
-static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void put(struct out *o, const char *fmt, ...)
+void ue_msg_put(struct ue_out *o, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -40,7 +30,7 @@ static void put(struct out *o, const char *fmt, ...)
 	o->len += (size_t)n;
 }
 
-static void put_bytes(struct out *o, const char *p, size_t n)
+static void put_bytes(struct ue_out *o, const char *p, size_t n)
 {
 	if (o->full || n >= o->size - o->len) {
 		o->full = true;
@@ -59,7 +49,7 @@ static bool one_line(const char *s)
 
 ssize_t ue_msg_request(const struct ue_req *r, char *out, size_t outlen)
 {
-	struct out o = {out, 0, outlen, outlen == 0};
+	struct ue_out o = {out, 0, outlen, outlen == 0};
 
 	if (!one_line(r->method) || !one_line(r->ruri) || !one_line(r->via_host) ||
 	    !one_line(r->branch) || !one_line(r->from) || !one_line(r->from_tag) ||
@@ -69,27 +59,28 @@ ssize_t ue_msg_request(const struct ue_req *r, char *out, size_t outlen)
 	for (size_t i = 0; i < r->n_routes; i++)
 		if (!one_line(r->routes[i]))
 			return -EINVAL;
-	put(&o, "%s %s SIP/2.0\r\n", r->method, r->ruri);
+	ue_msg_put(&o, "%s %s SIP/2.0\r\n", r->method, r->ruri);
 	/* RFC 3581 3: rport asks for responses at our source port. */
-	put(&o, "Via: SIP/2.0/%s %s:%u;branch=%s;rport\r\n", sip_transport_proto_name(r->proto),
-	    r->via_host, (unsigned)r->via_port, r->branch);
-	put(&o, "Max-Forwards: 70\r\n");
+	ue_msg_put(&o, "Via: SIP/2.0/%s %s:%u;branch=%s;rport\r\n",
+	           sip_transport_proto_name(r->proto), r->via_host, (unsigned)r->via_port,
+	           r->branch);
+	ue_msg_put(&o, "Max-Forwards: 70\r\n");
 	for (size_t i = 0; i < r->n_routes; i++)
-		put(&o, "Route: %s\r\n", r->routes[i]);
-	put(&o, "From: %s;tag=%s\r\n", r->from, r->from_tag);
+		ue_msg_put(&o, "Route: %s\r\n", r->routes[i]);
+	ue_msg_put(&o, "From: %s;tag=%s\r\n", r->from, r->from_tag);
 	if (r->to_tag && r->to_tag[0])
-		put(&o, "To: %s;tag=%s\r\n", r->to, r->to_tag);
+		ue_msg_put(&o, "To: %s;tag=%s\r\n", r->to, r->to_tag);
 	else
-		put(&o, "To: %s\r\n", r->to);
-	put(&o, "Call-ID: %s\r\nCSeq: %u %s\r\n", r->call_id, r->cseq, r->method);
+		ue_msg_put(&o, "To: %s\r\n", r->to);
+	ue_msg_put(&o, "Call-ID: %s\r\nCSeq: %u %s\r\n", r->call_id, r->cseq, r->method);
 	if (r->contact)
-		put(&o, "Contact: <%s>\r\n", r->contact);
+		ue_msg_put(&o, "Contact: <%s>\r\n", r->contact);
 	if (r->headers)
-		put(&o, "%s", r->headers);
-	put(&o, "User-Agent: ims-lab-ue/" IMS_VERSION "\r\n");
+		ue_msg_put(&o, "%s", r->headers);
+	ue_msg_put(&o, "User-Agent: ims-lab-ue/" IMS_VERSION "\r\n");
 	if (r->content_type)
-		put(&o, "Content-Type: %s\r\n", r->content_type);
-	put(&o, "Content-Length: %zu\r\n\r\n", r->body_len);
+		ue_msg_put(&o, "Content-Type: %s\r\n", r->content_type);
+	ue_msg_put(&o, "Content-Length: %zu\r\n\r\n", r->body_len);
 	if (r->body_len)
 		put_bytes(&o, r->body, r->body_len);
 	return o.full ? -ENOSPC : (ssize_t)o.len;
@@ -100,7 +91,7 @@ ssize_t ue_msg_response(const struct sip_msg *req, int status, const char *reaso
                         const char *body, size_t body_len, char *out, size_t outlen)
 {
 	static const char tail[] = "Content-Length: 0\r\n\r\n";
-	struct out o = {out, 0, outlen, false};
+	struct ue_out o = {out, 0, outlen, false};
 	ssize_t n;
 
 	if (content_type && !one_line(content_type))
@@ -113,7 +104,7 @@ ssize_t ue_msg_response(const struct sip_msg *req, int status, const char *reaso
 	    memcmp(out + n - (sizeof(tail) - 1), tail, sizeof(tail) - 1) != 0)
 		return -EINVAL;
 	o.len = (size_t)n - (sizeof(tail) - 1);
-	put(&o, "Content-Type: %s\r\nContent-Length: %zu\r\n\r\n", content_type, body_len);
+	ue_msg_put(&o, "Content-Type: %s\r\nContent-Length: %zu\r\n\r\n", content_type, body_len);
 	put_bytes(&o, body, body_len);
 	return o.full ? -ENOSPC : (ssize_t)o.len;
 }

@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -407,73 +406,47 @@ int ue_sdp_parse(const char *text, size_t len, struct ue_sdp *out)
 
 /* ---- writing ---- */
 
-/* Output with an overflow flag, so writing needs no check at every step. */
-struct out {
-	char *p;     /* start */
-	size_t len;  /* bytes written */
-	size_t size; /* capacity */
-	bool full;   /* something did not fit */
-};
-
-static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void put(struct out *o, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (o->full)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(o->p + o->len, o->size - o->len, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= o->size - o->len) {
-		o->full = true;
-		return;
-	}
-	o->len += (size_t)n;
-}
-
-static void write_media(struct out *o, const struct ue_sdp_media *m)
+static void write_media(struct ue_out *o, const struct ue_sdp_media *m)
 {
 	if (m->port == 0 || m->n_codecs == 0) {
 		/* RFC 3264 6: a rejected stream keeps its m-line with port 0 and a format. */
-		put(o, "m=%s 0 %s %s\r\n", m->type, m->proto, m->fmts[0] ? m->fmts : "0");
+		ue_msg_put(o, "m=%s 0 %s %s\r\n", m->type, m->proto, m->fmts[0] ? m->fmts : "0");
 		return;
 	}
-	put(o, "m=%s %u %s", m->type, (unsigned)m->port, m->proto);
+	ue_msg_put(o, "m=%s %u %s", m->type, (unsigned)m->port, m->proto);
 	for (unsigned i = 0; i < m->n_codecs; i++)
-		put(o, " %d", m->codecs[i].pt);
-	put(o, "\r\n");
+		ue_msg_put(o, " %d", m->codecs[i].pt);
+	ue_msg_put(o, "\r\n");
 	for (unsigned i = 0; i < m->n_codecs; i++) {
 		const struct ue_codec *c = &m->codecs[i];
 
 		if (!c->name[0])
 			continue;
 		if (c->channels > 1)
-			put(o, "a=rtpmap:%d %s/%u/%u\r\n", c->pt, c->name, c->rate, c->channels);
+			ue_msg_put(o, "a=rtpmap:%d %s/%u/%u\r\n", c->pt, c->name, c->rate,
+			           c->channels);
 		else
-			put(o, "a=rtpmap:%d %s/%u\r\n", c->pt, c->name, c->rate);
+			ue_msg_put(o, "a=rtpmap:%d %s/%u\r\n", c->pt, c->name, c->rate);
 		if (c->fmtp[0])
-			put(o, "a=fmtp:%d %s\r\n", c->pt, c->fmtp);
+			ue_msg_put(o, "a=fmtp:%d %s\r\n", c->pt, c->fmtp);
 	}
 	if (m->ptime)
-		put(o, "a=ptime:%u\r\n", m->ptime);
-	put(o, "a=%s\r\n", ue_sdp_dir_name(m->dir));
+		ue_msg_put(o, "a=ptime:%u\r\n", m->ptime);
+	ue_msg_put(o, "a=%s\r\n", ue_sdp_dir_name(m->dir));
 }
 
 ssize_t ue_sdp_write(const struct ue_sdp *s, char *out, size_t outlen)
 {
-	struct out o = {out, 0, outlen, outlen == 0};
+	struct ue_out o = {out, 0, outlen, outlen == 0};
 	const char *addr = s->n_media ? s->media[0].addr : s->origin;
 
 	if (outlen)
 		out[0] = '\0';
-	put(&o, "v=0\r\no=%s %" PRIu64 " %" PRIu64 " IN IP4 %s\r\ns=-\r\n",
-	    s->user[0] ? s->user : "-", s->sess_id, s->version, s->origin);
+	ue_msg_put(&o, "v=0\r\no=%s %" PRIu64 " %" PRIu64 " IN IP4 %s\r\ns=-\r\n",
+	           s->user[0] ? s->user : "-", s->sess_id, s->version, s->origin);
 	if (addr[0])
-		put(&o, "c=IN IP4 %s\r\n", addr);
-	put(&o, "t=0 0\r\n");
+		ue_msg_put(&o, "c=IN IP4 %s\r\n", addr);
+	ue_msg_put(&o, "t=0 0\r\n");
 	for (unsigned i = 0; i < s->n_media; i++)
 		write_media(&o, &s->media[i]);
 	return o.full ? -ENOSPC : (ssize_t)o.len;

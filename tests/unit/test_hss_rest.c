@@ -152,37 +152,6 @@ static void reply_free(struct reply *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static int send_all(int fd, const char *data, size_t len)
-{
-	while (len) {
-		ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
-
-		if (n <= 0)
-			return -1;
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int connect_to(uint16_t port)
-{
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(port)};
-	struct timeval tv = {.tv_sec = 10};
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	if (fd < 0)
-		return -1;
-	inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* Reads until the server closes (Connection: close) into r->raw. */
 static int read_all(int fd, struct reply *r)
 {
@@ -224,7 +193,7 @@ static int http(uint16_t port, const char *method, const char *target, const cha
                 struct reply *r)
 {
 	char head[1024];
-	int fd = connect_to(port);
+	int fd = unit_connect(port, 10);
 	int ret = -1;
 
 	memset(r, 0, sizeof(*r));
@@ -234,8 +203,8 @@ static int http(uint16_t port, const char *method, const char *target, const cha
 	         "%s %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
 	         "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
 	         method, target, body ? strlen(body) : 0);
-	if (send_all(fd, head, strlen(head)) == 0 &&
-	    (!body || send_all(fd, body, strlen(body)) == 0))
+	if (unit_send_all(fd, head, strlen(head)) == 0 &&
+	    (!body || unit_send_all(fd, body, strlen(body)) == 0))
 		ret = read_all(fd, r);
 	close(fd);
 	return ret < 0 ? -1 : r->status;

@@ -107,21 +107,10 @@ static const char lab[] =
     " \"subscribers\": [{\"impi\": \"b@ims.beta.test\","
     "   \"impus\": [\"sip:b@ims.beta.test\"], \"password\": \"x\"}]}]}";
 
-/* One LIA outcome and the decision it must give. */
-struct lia_case {
-	int err;           /* dia_call error; 0: answer below */
-	uint32_t code;     /* Result-Code / Experimental-Result-Code */
-	bool experimental; /* which one */
-	const char *name;  /* Server-Name, "" none */
-	int caps;          /* -1: no capabilities; else one mandatory capability (0: none) */
-	int status;        /* expected status, 0 = forward */
-	const char *scscf; /* forward: expected S-CSCF */
-};
-
 static void test_decide(void)
 {
 	static const char named[] = "sip:scscf.ims.beta.test:5060";
-	static const struct lia_case cases[] = {
+	static const struct unit_cx_case cases[] = {
 	    /* registered: the serving S-CSCF */
 	    {0, DIA_SUCCESS, false, named, -1, 0, named},
 	    {0, DIA_SUCCESS, false, "sip:s9.ims.beta.test:5080", -1, 0,
@@ -154,27 +143,16 @@ static void test_decide(void)
 		fprintf(stderr, "lab: %s\n", err);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		const struct lia_case *c = &cases[i];
+		const struct unit_cx_case *c = &cases[i];
 		struct cx_lia *a = calloc(1, sizeof(*a));
 		struct dia_call_result r = {.err = c->err, .answer = c->err ? NULL : a};
 		struct icscf_decision d;
 
 		CU_ASSERT_PTR_NOT_NULL_FATAL(a);
-		a->result.code = c->code;
-		a->result.experimental = c->experimental;
-		snprintf(a->server_name, sizeof(a->server_name), "%s", c->name);
-		if (c->caps >= 0) {
-			a->capabilities.present = true;
-			a->capabilities.mandatory[0] = (uint32_t)c->caps;
-			a->capabilities.n_mandatory = c->caps > 0;
-		}
+		unit_cx_answer(c, &a->result, a->server_name, sizeof(a->server_name),
+		               &a->capabilities);
 		icscf_call_decide(t, &t->domains[0], &r, (unsigned)i, &d);
-		if (d.status != c->status)
-			fprintf(stderr, "case %zu: status %d, expected %d\n", i, d.status,
-			        c->status);
-		CU_ASSERT_EQUAL(d.status, c->status);
-		if (c->status == 0)
-			CU_ASSERT_STRING_EQUAL(d.scscf, c->scscf);
+		unit_cx_check(i, c, &d);
 		if (c->status == 404)
 			CU_ASSERT_PTR_NOT_NULL(d.reason);
 		free(a);

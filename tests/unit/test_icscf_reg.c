@@ -17,20 +17,7 @@
 /* The parsed fixture name, or NULL. */
 static struct sip_msg *parse_fixture(const char *name)
 {
-	char path[256], buf[8192];
-	struct sip_msg *m = NULL;
-	size_t n;
-	FILE *f;
-
-	snprintf(path, sizeof(path), FIXTURES "%s", name);
-	f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	n = fread(buf, 1, sizeof(buf), f);
-	fclose(f);
-	if (sip_msg_parse(buf, n, &m, NULL, 0) < 0)
-		return NULL;
-	return m;
+	return unit_fixture_parse(FIXTURES, name);
 }
 
 static void test_uar(void)
@@ -99,21 +86,10 @@ static const char lab[] =
     " \"subscribers\": [{\"impi\": \"a@ims.alpha.test\","
     "   \"impus\": [\"sip:a@ims.alpha.test\"], \"password\": \"x\"}]}]}";
 
-/* One UAA outcome and the decision it must give. */
-struct uaa_case {
-	int err;           /* dia_call error; 0: answer below */
-	uint32_t code;     /* Result-Code / Experimental-Result-Code */
-	bool experimental; /* which one */
-	const char *name;  /* Server-Name, "" none */
-	int caps;          /* -1: no capabilities; else one mandatory capability (0: none) */
-	int status;        /* expected status, 0 = forward */
-	const char *scscf; /* forward: expected S-CSCF */
-};
-
 static void test_decide(void)
 {
 	static const char named[] = "sip:scscf.ims.alpha.test:5060";
-	static const struct uaa_case cases[] = {
+	static const struct unit_cx_case cases[] = {
 	    /* answers that lead to an S-CSCF */
 	    {0, CX_FIRST_REGISTRATION, true, "", 0, 0, named},
 	    {0, CX_FIRST_REGISTRATION, true, "", 1, 0, named},
@@ -143,27 +119,16 @@ static void test_decide(void)
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		const struct uaa_case *c = &cases[i];
+		const struct unit_cx_case *c = &cases[i];
 		struct cx_uaa *a = calloc(1, sizeof(*a));
 		struct dia_call_result r = {.err = c->err, .answer = c->err ? NULL : a};
 		struct icscf_decision d;
 
 		CU_ASSERT_PTR_NOT_NULL_FATAL(a);
-		a->result.code = c->code;
-		a->result.experimental = c->experimental;
-		snprintf(a->server_name, sizeof(a->server_name), "%s", c->name);
-		if (c->caps >= 0) {
-			a->capabilities.present = true;
-			a->capabilities.mandatory[0] = (uint32_t)c->caps;
-			a->capabilities.n_mandatory = c->caps > 0;
-		}
+		unit_cx_answer(c, &a->result, a->server_name, sizeof(a->server_name),
+		               &a->capabilities);
 		icscf_reg_decide(t, &t->domains[0], &r, (unsigned)i, &d);
-		if (d.status != c->status)
-			fprintf(stderr, "case %zu: status %d, expected %d\n", i, d.status,
-			        c->status);
-		CU_ASSERT_EQUAL(d.status, c->status);
-		if (c->status == 0)
-			CU_ASSERT_STRING_EQUAL(d.scscf, c->scscf);
+		unit_cx_check(i, c, &d);
 		if (c->status == 403 && c->experimental)
 			CU_ASSERT_PTR_NOT_NULL(d.reason);
 		free(a);

@@ -14,34 +14,6 @@
 #define SR1      "<sip:orig@scscf.ims.alpha.test:5060;lr>"
 #define SR2      "<sip:orig2@scscf.ims.alpha.test:5060;lr>"
 
-/* Reads fixture name into a NUL-terminated malloc'd buffer; NULL when unreadable. */
-static char *load(const char *name, size_t *len)
-{
-	char path[256];
-	char *buf = NULL;
-	long n;
-	FILE *f;
-
-	snprintf(path, sizeof(path), FIXTURES "%s", name);
-	f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0)
-		goto out_close;
-	buf = malloc((size_t)n + 1);
-	if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		buf = NULL;
-	}
-	if (buf) {
-		buf[n] = '\0';
-		*len = (size_t)n;
-	}
-out_close:
-	fclose(f);
-	return buf;
-}
-
 static struct sip_msg *parse_text(const char *text)
 {
 	struct sip_msg *m = NULL;
@@ -54,19 +26,14 @@ static struct sip_msg *parse_text(const char *text)
 /* The parsed fixture name, or NULL. */
 static struct sip_msg *parse_fixture(const char *name)
 {
-	size_t len = 0;
-	char *raw = load(name, &len);
-	struct sip_msg *m = raw ? parse_text(raw) : NULL;
-
-	free(raw);
-	return m;
+	return unit_fixture_parse(FIXTURES, name);
 }
 
 /* True when m rendered with its edits equals fixture golden. */
 static bool renders_as(const struct sip_msg *m, const char *golden)
 {
 	size_t len = sip_msg_render_len(m), glen = 0;
-	char *out = malloc(len + 1), *want = load(golden, &glen);
+	char *out = malloc(len + 1), *want = unit_fixture_load(FIXTURES, golden, &glen);
 	bool same = out && want && sip_msg_render(m, out, len + 1) == (ssize_t)len && len == glen &&
 	            memcmp(out, want, len) == 0;
 

@@ -16,45 +16,10 @@
 #define PATH     "<sip:term@pcscf.ims.alpha.test:5060;lr>"
 #define PVNI     "\"ims.alpha.test\""
 
-/* Reads fixture name into a NUL-terminated malloc'd buffer; NULL when unreadable. */
-static char *load(const char *name, size_t *len)
-{
-	char path[256];
-	char *buf = NULL;
-	long n;
-	FILE *f;
-
-	snprintf(path, sizeof(path), FIXTURES "%s", name);
-	f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0)
-		goto out_close;
-	buf = malloc((size_t)n + 1);
-	if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		buf = NULL;
-	}
-	if (buf) {
-		buf[n] = '\0';
-		*len = (size_t)n;
-	}
-out_close:
-	fclose(f);
-	return buf;
-}
-
 /* The parsed fixture name, or NULL. */
 static struct sip_msg *parse_fixture(const char *name)
 {
-	struct sip_msg *m = NULL;
-	size_t len = 0;
-	char *raw = load(name, &len);
-
-	if (raw && sip_msg_parse(raw, len, &m, NULL, 0) < 0)
-		m = NULL;
-	free(raw);
-	return m;
+	return unit_fixture_parse(FIXTURES, name);
 }
 
 /* The message with its edits, malloc'd and NUL-terminated. */
@@ -79,7 +44,7 @@ static void test_edit_register(void)
 {
 	struct sip_msg *m = parse_fixture("register-ue.sip");
 	size_t len = 0;
-	char *want = load("register-ue-forwarded.sip", &len), *got;
+	char *want = unit_fixture_load(FIXTURES, "register-ue-forwarded.sip", &len), *got;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(want);
@@ -125,7 +90,7 @@ static void test_edit_refuses_bad_values(void)
 	struct sip_msg *m = parse_fixture("register-nopath.sip");
 	char *got;
 	size_t len = 0;
-	char *raw = load("register-nopath.sip", &len);
+	char *raw = unit_fixture_load(FIXTURES, "register-nopath.sip", &len);
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(raw);
@@ -200,7 +165,7 @@ static void test_take_keys_md5(void)
 {
 	struct sip_msg *m = parse_fixture("401-md5.sip");
 	size_t len = 0;
-	char *raw = load("401-md5.sip", &len), *got;
+	char *raw = unit_fixture_load(FIXTURES, "401-md5.sip", &len), *got;
 	struct pcscf_sa sa;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(m);

@@ -213,37 +213,6 @@ struct http_resp {
 	size_t body_len; /* bytes in body */
 };
 
-static int http_connect(uint16_t port)
-{
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(port)};
-	struct timeval tv = {.tv_sec = 5};
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	if (fd < 0)
-		return -1;
-	inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static int send_all(int fd, const char *data, size_t len)
-{
-	while (len) {
-		ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
-
-		if (n <= 0)
-			return -1;
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Copies header name's value (first occurrence) into out; returns 0 or -1. */
 static int http_header(const struct http_resp *r, const char *name, char *out, size_t size)
 {
@@ -343,7 +312,7 @@ static int http_do(uint16_t port, const char *method, const char *target, const 
                    const char *body, struct http_resp *r)
 {
 	char req[4096];
-	int fd = http_connect(port);
+	int fd = unit_connect(port, 5);
 	int ret;
 
 	memset(r, 0, sizeof(*r));
@@ -357,9 +326,9 @@ static int http_do(uint16_t port, const char *method, const char *target, const 
 	else
 		snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: t\r\n%s\r\n", method, target,
 		         extra ? extra : "");
-	ret = send_all(fd, req, strlen(req));
+	ret = unit_send_all(fd, req, strlen(req));
 	if (ret == 0 && body)
-		ret = send_all(fd, body, strlen(body));
+		ret = unit_send_all(fd, body, strlen(body));
 	if (ret == 0)
 		ret = http_read(fd, r, strcmp(method, "HEAD") == 0);
 	close(fd);
@@ -386,7 +355,7 @@ static int http_long_target(uint16_t port, size_t len, struct http_resp *r)
 {
 	static const char tail[] = " HTTP/1.1\r\nHost: t\r\n\r\n";
 	char *req = malloc(len + sizeof(tail) + 5);
-	int fd = http_connect(port);
+	int fd = unit_connect(port, 5);
 	int ret = -1;
 
 	memset(r, 0, sizeof(*r));
@@ -394,7 +363,7 @@ static int http_long_target(uint16_t port, size_t len, struct http_resp *r)
 		memcpy(req, "GET /", 5);
 		memset(req + 5, 'a', len);
 		memcpy(req + 5 + len, tail, sizeof(tail));
-		ret = send_all(fd, req, strlen(req));
+		ret = unit_send_all(fd, req, strlen(req));
 		if (ret == 0)
 			ret = http_read(fd, r, 0);
 	}
@@ -597,12 +566,12 @@ static void test_body_limit(void)
 	CU_ASSERT_FATAL(server_start(&srv) == 0);
 
 	/* Declared too large: refused from the headers alone. */
-	fd = http_connect(srv.port);
+	fd = unit_connect(srv.port, 5);
 	CU_ASSERT_FATAL(fd >= 0);
 	snprintf(head, sizeof(head),
 	         "POST /subscribers HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n",
 	         2 * REST_MAX_BODY);
-	CU_ASSERT(send_all(fd, head, strlen(head)) == 0);
+	CU_ASSERT(unit_send_all(fd, head, strlen(head)) == 0);
 	CU_ASSERT(http_read(fd, &r, 0) == 0);
 	CU_ASSERT_EQUAL(r.status, 413);
 	http_resp_free(&r);
@@ -615,21 +584,21 @@ static void test_body_limit(void)
 	http_resp_free(&r);
 
 	/* One byte over, sent chunked (no length up front): read, dropped, 413. */
-	fd = http_connect(srv.port);
+	fd = unit_connect(srv.port, 5);
 	CU_ASSERT_FATAL(fd >= 0);
 	snprintf(head, sizeof(head),
 	         "POST /subscribers HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n");
-	CU_ASSERT(send_all(fd, head, strlen(head)) == 0);
+	CU_ASSERT(unit_send_all(fd, head, strlen(head)) == 0);
 	snprintf(chunk, sizeof(chunk), "%zx\r\n", strlen(over));
-	CU_ASSERT(send_all(fd, chunk, strlen(chunk)) == 0);
-	CU_ASSERT(send_all(fd, over, strlen(over)) == 0);
-	CU_ASSERT(send_all(fd, "\r\n0\r\n\r\n", 7) == 0);
+	CU_ASSERT(unit_send_all(fd, chunk, strlen(chunk)) == 0);
+	CU_ASSERT(unit_send_all(fd, over, strlen(over)) == 0);
+	CU_ASSERT(unit_send_all(fd, "\r\n0\r\n\r\n", 7) == 0);
 	CU_ASSERT(http_read(fd, &r, 0) == 0);
 	CU_ASSERT_EQUAL(r.status, 413);
 	http_resp_free(&r);
 	/* The body was consumed, so the connection is still usable. */
 	snprintf(head, sizeof(head), "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
-	CU_ASSERT(send_all(fd, head, strlen(head)) == 0);
+	CU_ASSERT(unit_send_all(fd, head, strlen(head)) == 0);
 	CU_ASSERT(http_read(fd, &r, 0) == 0);
 	CU_ASSERT_EQUAL(r.status, 200);
 	http_resp_free(&r);
@@ -651,34 +620,35 @@ static void test_keepalive(void)
 	int fd;
 
 	CU_ASSERT_FATAL(server_start(&srv) == 0);
-	fd = http_connect(srv.port);
+	fd = unit_connect(srv.port, 5);
 	CU_ASSERT_FATAL(fd >= 0);
-	CU_ASSERT(send_all(fd, get, strlen(get)) == 0);
+	CU_ASSERT(unit_send_all(fd, get, strlen(get)) == 0);
 	CU_ASSERT_FATAL(http_read(fd, &r, 0) == 0);
 	CU_ASSERT_EQUAL(r.status, 200);
 	CU_ASSERT(http_header(&r, "Connection", v, sizeof(v)) != 0 || strcasecmp(v, "close") != 0);
 	http_resp_free(&r);
 
-	CU_ASSERT(send_all(fd, post, strlen(post)) == 0);
+	CU_ASSERT(unit_send_all(fd, post, strlen(post)) == 0);
 	CU_ASSERT_FATAL(http_read(fd, &r, 0) == 0);
 	CU_ASSERT_EQUAL(r.status, 201);
 	CU_ASSERT_STRING_EQUAL(r.body, "{\"got\":{\"a\":1}}\n");
 	http_resp_free(&r);
 
 	/* Errors keep the connection too. */
-	CU_ASSERT(send_all(fd, "GET /nope HTTP/1.1\r\nHost: t\r\n\r\n", 31) == 0);
+	CU_ASSERT(unit_send_all(fd, "GET /nope HTTP/1.1\r\nHost: t\r\n\r\n", 31) == 0);
 	CU_ASSERT_FATAL(http_read(fd, &r, 0) == 0);
 	CU_ASSERT_EQUAL(r.status, 404);
 	http_resp_free(&r);
 
-	CU_ASSERT(send_all(fd, get, strlen(get)) == 0);
+	CU_ASSERT(unit_send_all(fd, get, strlen(get)) == 0);
 	CU_ASSERT_FATAL(http_read(fd, &r, 0) == 0);
 	CU_ASSERT_EQUAL(r.status, 200);
 	http_resp_free(&r);
 
 	/* Pipelined: the second request is already buffered when the first is answered, so
 	 * only MHD's timeout (not socket readiness) gets it processed. */
-	CU_ASSERT(send_all(fd, post, strlen(post)) == 0 && send_all(fd, get, strlen(get)) == 0);
+	CU_ASSERT(unit_send_all(fd, post, strlen(post)) == 0 &&
+	          unit_send_all(fd, get, strlen(get)) == 0);
 	CU_ASSERT_FATAL(http_read(fd, &r, 0) == 0);
 	CU_ASSERT_EQUAL(r.status, 201);
 	http_resp_free(&r);
@@ -730,9 +700,9 @@ static void test_defer(void)
 	http_resp_free(&r);
 
 	/* Never answered: freeing the server drops it and the client gets 503. */
-	fd = http_connect(srv.port);
+	fd = unit_connect(srv.port, 5);
 	CU_ASSERT_FATAL(fd >= 0);
-	CU_ASSERT(send_all(fd, hang, strlen(hang)) == 0);
+	CU_ASSERT(unit_send_all(fd, hang, strlen(hang)) == 0);
 	for (int i = 0; i < 500 && !atomic_load(&srv.app.hang_called); i++)
 		usleep(2000);
 	CU_ASSERT(atomic_load(&srv.app.hang_called));

@@ -14,34 +14,6 @@
 
 #define SIP_FIXTURES "tests/fixtures/sip/"
 
-/* Reads fixture name into a NUL-terminated malloc'd buffer; NULL when unreadable. */
-static char *load(const char *name, size_t *len)
-{
-	char path[256];
-	char *buf = NULL;
-	long n;
-	FILE *f;
-
-	snprintf(path, sizeof(path), SIP_FIXTURES "%s", name);
-	f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0)
-		goto out_close;
-	buf = malloc((size_t)n + 1);
-	if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		buf = NULL;
-	}
-	if (buf) {
-		buf[n] = '\0';
-		*len = (size_t)n;
-	}
-out_close:
-	fclose(f);
-	return buf;
-}
-
 /* A parsed fixture and its raw text. */
 struct fx {
 	char *raw;         /* owned; fixture bytes, NUL-terminated */
@@ -55,7 +27,7 @@ static int fx_open(struct fx *fx, const char *name)
 	int r;
 
 	fx->m = NULL;
-	fx->raw = load(name, &fx->len);
+	fx->raw = unit_fixture_load(SIP_FIXTURES, name, &fx->len);
 	if (!fx->raw)
 		return -ENOENT;
 	r = sip_msg_parse(fx->raw, fx->len, &fx->m, why, sizeof(why));
@@ -449,7 +421,7 @@ static void test_broken_fixtures(void)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		size_t len;
-		char *raw = load(cases[i].fixture, &len);
+		char *raw = unit_fixture_load(SIP_FIXTURES, cases[i].fixture, &len);
 
 		CU_ASSERT_PTR_NOT_NULL_FATAL(raw);
 		expect_parse_error(cases[i].fixture, raw, len, cases[i].err, cases[i].why);
@@ -1202,7 +1174,7 @@ static void test_robustness(void)
 
 	for (size_t f = 0; f < sizeof(fixtures) / sizeof(fixtures[0]); f++) {
 		size_t len;
-		char *raw = load(fixtures[f], &len), *copy;
+		char *raw = unit_fixture_load(SIP_FIXTURES, fixtures[f], &len), *copy;
 
 		CU_ASSERT_PTR_NOT_NULL_FATAL(raw);
 		copy = malloc(len);

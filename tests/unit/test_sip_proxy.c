@@ -266,29 +266,10 @@ static ssize_t await(struct loop *lp, int fd, char *buf, size_t cap, uint64_t ms
 	return n;
 }
 
-/* Reads fixture name into a NUL-terminated malloc'd buffer (aborts the test if absent). */
+/* Reads fixture name into a NUL-terminated malloc'd buffer; NULL when unreadable. */
 static char *load(const char *name)
 {
-	char path[256];
-	char *buf = NULL;
-	long n;
-	FILE *f;
-
-	snprintf(path, sizeof(path), FIX "%s", name);
-	f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-		buf = malloc((size_t)n + 1);
-		if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-			free(buf);
-			buf = NULL;
-		}
-		if (buf)
-			buf[n] = '\0';
-	}
-	fclose(f);
-	return buf;
+	return unit_fixture_load(FIX, name, NULL);
 }
 
 /* Copy of s with every "from" replaced by "to" (malloc'd). */
