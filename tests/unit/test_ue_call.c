@@ -869,11 +869,15 @@ static void test_call_glare(void)
 	a = place("sip:bob@test.invalid", true, false);
 	CU_ASSERT_FATAL(wait_state(&ta.ue, a->id, UE_CALL_CONFIRMED, 2000));
 	b = ue_call_by_id(&tb.ue, 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	/* The callee too must have its ACK, or its re-INVITE would not be a glare. */
+	CU_ASSERT_FATAL(wait_state(&tb.ue, b->id, UE_CALL_CONFIRMED, 2000));
 	run_ms(20);
 	/* Both hold at once: each gets 491 (RFC 3261 14.2) and retries after its timer. */
 	CU_ASSERT_EQUAL(ue_mid_hold(a, true), 0);
 	CU_ASSERT_EQUAL(ue_mid_hold(b, true), 0);
-	run_ms(50);
+	for (unsigned t = 0; t < 1000 && (a->op_status != 491 || b->op_status != 491); t += 10)
+		run_ms(10);
 	CU_ASSERT_EQUAL(a->op_status, 491);
 	CU_ASSERT_EQUAL(b->op_status, 491);
 	CU_ASSERT_NOT_EQUAL(a->t_retry, 0);
