@@ -1265,8 +1265,10 @@ static struct sip_span addr_uri(struct sip_span v)
 	if (lt) {
 		const char *gt = memchr(lt, '>', v.len - (size_t)(lt - v.p));
 
+		if (!gt)
+			return (struct sip_span){NULL, 0};
 		u.p = lt + 1;
-		u.len = gt ? (size_t)(gt - u.p) : 0;
+		u.len = (size_t)(gt - u.p);
 		return u;
 	}
 	u.p = v.p;
@@ -1274,6 +1276,22 @@ static struct sip_span addr_uri(struct sip_span v)
 	while (u.len && is_lws(u.p[u.len - 1]))
 		u.len--;
 	return u;
+}
+
+struct sip_span sip_msg_trim(struct sip_span v)
+{
+	while (v.len && is_lws(v.p[0])) {
+		v.p++;
+		v.len--;
+	}
+	while (v.len && is_lws(v.p[v.len - 1]))
+		v.len--;
+	return v;
+}
+
+struct sip_span sip_msg_addr_uri(struct sip_span value)
+{
+	return addr_uri(sip_msg_trim(value));
 }
 
 /* Parses value v with osip_from_parse (the grammar of From, To, Route, Record-Route,

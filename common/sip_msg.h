@@ -204,6 +204,12 @@ int sip_msg_from_tag(const struct sip_msg *m, char *tag, size_t taglen);
 int sip_msg_to_tag(const struct sip_msg *m, char *tag, size_t taglen);
 /* The index-th Contact value, parsed with osip_contact_parse. Returns like sip_msg_via. */
 int sip_msg_contact(const struct sip_msg *m, unsigned index, struct sip_contact *out);
+/* v without leading and trailing whitespace (SP, HTAB, CR, LF). Borrowed from v. */
+struct sip_span sip_msg_trim(struct sip_span v);
+/* The URI inside one name-addr ("Name" <uri>;params) or addr-spec (uri;params) value,
+ * surrounding whitespace ignored; an empty span when a '<' is never closed. Borrowed
+ * from value. */
+struct sip_span sip_msg_addr_uri(struct sip_span value);
 /* Parses len bytes of URI with osip_uri_parse. Returns 0, -EBADMSG, -EMSGSIZE. */
 int sip_msg_uri_parse(const char *uri, size_t len, struct sip_uri *out);
 

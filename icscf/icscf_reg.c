@@ -35,39 +35,6 @@ static bool is_lws(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-static struct sip_span trim(struct sip_span v)
-{
-	while (v.len && is_lws(v.p[0])) {
-		v.p++;
-		v.len--;
-	}
-	while (v.len && is_lws(v.p[v.len - 1]))
-		v.len--;
-	return v;
-}
-
-/* The URI of a name-addr or addr-spec value. */
-static struct sip_span value_uri(struct sip_span value)
-{
-	struct sip_span v = trim(value);
-	bool quoted = false;
-
-	for (size_t i = 0; i < v.len; i++) {
-		if (v.p[i] == '"' && (i == 0 || v.p[i - 1] != '\\'))
-			quoted = !quoted;
-		if (quoted || v.p[i] != '<')
-			continue;
-		for (size_t j = i + 1; j < v.len; j++)
-			if (v.p[j] == '>')
-				return (struct sip_span){v.p + i + 1, j - i - 1};
-		return (struct sip_span){NULL, 0};
-	}
-	for (size_t i = 0; i < v.len; i++)
-		if (v.p[i] == ';' || is_lws(v.p[i]))
-			return (struct sip_span){v.p, i};
-	return v;
-}
-
 /* username= of the first credentials that carry one (RFC 3261 25.1 auth-param list). */
 static int auth_username(const struct sip_msg *m, struct sip_span *out)
 {
@@ -150,7 +117,7 @@ static bool is_deregistration(const struct sip_msg *m)
 	while (sip_msg_values_next(&it, &v)) {
 		int64_t e;
 
-		v = trim(v);
+		v = sip_msg_trim(v);
 		if (v.len == 1 && v.p[0] == '*')
 			return true;
 		e = contact_expires(v);
@@ -180,7 +147,7 @@ int icscf_reg_uar(const struct sip_msg *m, const char *own_domain, const char *h
 
 	memset(q, 0, sizeof(*q));
 	v = sip_msg_header(m, "To", &len);
-	impu = v ? value_uri((struct sip_span){v, len}) : (struct sip_span){NULL, 0};
+	impu = v ? sip_msg_addr_uri((struct sip_span){v, len}) : (struct sip_span){NULL, 0};
 	if (impu.len == 0)
 		return -EBADMSG;
 	if (auth_username(m, &impi) < 0) {
@@ -192,8 +159,8 @@ int icscf_reg_uar(const struct sip_msg *m, const char *own_domain, const char *h
 		}
 	}
 	v = sip_msg_header(m, "P-Visited-Network-ID", &len);
-	vn =
-	    v ? trim((struct sip_span){v, len}) : (struct sip_span){own_domain, strlen(own_domain)};
+	vn = v ? sip_msg_trim((struct sip_span){v, len})
+	       : (struct sip_span){own_domain, strlen(own_domain)};
 	/* RFC 7315 4.3: token or quoted-string, then parameters. */
 	if (vn.len >= 2 && vn.p[0] == '"') {
 		const char *close = memchr(vn.p + 1, '"', vn.len - 1);
@@ -205,7 +172,7 @@ int icscf_reg_uar(const struct sip_msg *m, const char *own_domain, const char *h
 
 		if (semi)
 			vn.len = (size_t)(semi - vn.p);
-		vn = trim(vn);
+		vn = sip_msg_trim(vn);
 	}
 	r = copy_span(q->public_identity, sizeof(q->public_identity), impu);
 	if (r == 0)

@@ -209,8 +209,6 @@ int pcscf_reg_take_keys(struct sip_msg *resp, struct pcscf_sa *sa);
 int pcscf_reg_binding(const struct sip_msg *req, const struct sip_msg *resp,
                       const struct sockaddr_in *src, enum sip_proto proto, uint64_t conn_id,
                       struct pcscf_binding *b);
-/* The URI inside a name-addr or addr-spec value (without < > and header parameters). */
-struct sip_span pcscf_reg_uri(struct sip_span value);
 /* The IMPI a REGISTER names: the username= of its Authorization, else the To URI without
  * its "sip:" scheme (ims.md). Empty span when neither exists. */
 struct sip_span pcscf_reg_impi(const struct sip_msg *m, struct sip_span impu);

@@ -97,7 +97,7 @@ const char *pcscf_call_identity(const struct pcscf_reg *r, const struct sip_msg 
 	/* RFC 3325 9.2: one value per URI scheme at most; the first of the set wins. */
 	sip_msg_values(m, "P-Preferred-Identity", &it);
 	while (sip_msg_values_next(&it, &v)) {
-		struct sip_span uri = pcscf_reg_uri(v);
+		struct sip_span uri = sip_msg_addr_uri(v);
 
 		if (uri.len && (id = in_set(r, uri)))
 			return id;
@@ -138,7 +138,8 @@ bool pcscf_call_routes_match(const struct sip_msg *m, unsigned skip, const char 
 	while (sip_msg_values_next(&it, &v)) {
 		if (seen++ < skip)
 			continue;
-		if (i == n || !pcscf_call_same_uri(pcscf_reg_uri(v), pcscf_reg_uri(span_of(sr[i]))))
+		if (i == n ||
+		    !pcscf_call_same_uri(sip_msg_addr_uri(v), sip_msg_addr_uri(span_of(sr[i]))))
 			return false;
 		i++;
 	}
@@ -295,7 +296,7 @@ static const struct pcscf_reg *sender(const struct pcscf *pc, struct sip_req *re
 	for (size_t i = 0; i < sizeof(by_identity) / sizeof(by_identity[0]); i++) {
 		sip_msg_values(m, by_identity[i], &it);
 		while (sip_msg_values_next(&it, &v)) {
-			uri = pcscf_reg_uri(v);
+			uri = sip_msg_addr_uri(v);
 			if (uri.len &&
 			    (r = usable(pcscf_store_find(pc->store, uri.p, uri.len), req)))
 				return r;
@@ -304,7 +305,7 @@ static const struct pcscf_reg *sender(const struct pcscf *pc, struct sip_req *re
 	/* Anonymous From (RFC 3323): the contact or the address still name the UE. */
 	sip_msg_values(m, "Contact", &it);
 	if (sip_msg_values_next(&it, &v)) {
-		uri = pcscf_reg_uri(v);
+		uri = sip_msg_addr_uri(v);
 		if (uri.len &&
 		    (r = usable(pcscf_store_find_contact(pc->store, uri.p, uri.len), req)))
 			return r;
@@ -326,7 +327,7 @@ static unsigned own_routes(const struct pcscf *pc, const struct sip_msg *m, unsi
 	*last = (struct sip_span){NULL, 0};
 	sip_msg_values(m, "Route", &it);
 	while (sip_msg_values_next(&it, &v)) {
-		uri = pcscf_reg_uri(v);
+		uri = sip_msg_addr_uri(v);
 		ours = ours && uri.len && sip_proxy_is_us(pc->proxy, uri.p, uri.len);
 		if (ours)
 			own++;
@@ -446,7 +447,7 @@ static void originate(struct pcscf *pc, struct sip_req *req, const struct pcscf_
 	}
 	/* The first Service-Route entry is the next hop, whether the UE's Route set was
 	 * kept or replaced. */
-	sr0 = pcscf_reg_uri(span_of(r->service_route[0]));
+	sr0 = sip_msg_addr_uri(span_of(r->service_route[0]));
 	err = sip_proxy_resolve(pc->proxy, sr0.p, sr0.len, &t);
 	if (err < 0) {
 		routing_failed(pc, req, "Service-Route unresolvable", err);

@@ -41,40 +41,6 @@ static bool is_lws(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-static struct sip_span trim(struct sip_span v)
-{
-	while (v.len && is_lws(v.p[0])) {
-		v.p++;
-		v.len--;
-	}
-	while (v.len && is_lws(v.p[v.len - 1]))
-		v.len--;
-	return v;
-}
-
-struct sip_span pcscf_reg_uri(struct sip_span value)
-{
-	struct sip_span v = trim(value);
-	bool quoted = false;
-
-	/* name-addr: the URI is between < and >, after an optional (quoted) display name. */
-	for (size_t i = 0; i < v.len; i++) {
-		if (v.p[i] == '"' && (i == 0 || v.p[i - 1] != '\\'))
-			quoted = !quoted;
-		if (quoted || v.p[i] != '<')
-			continue;
-		for (size_t j = i + 1; j < v.len; j++)
-			if (v.p[j] == '>')
-				return (struct sip_span){v.p + i + 1, j - i - 1};
-		return (struct sip_span){NULL, 0};
-	}
-	/* addr-spec: parameters after ';' belong to the header (RFC 3261 20.10). */
-	for (size_t i = 0; i < v.len; i++)
-		if (v.p[i] == ';' || is_lws(v.p[i]))
-			return (struct sip_span){v.p, i};
-	return v;
-}
-
 /* The value of auth parameter name (quotes removed) in one challenge or credentials
  * value (RFC 3261 25.1: auth-scheme LWS auth-param *(COMMA auth-param)). 0 or -ENOENT. */
 static int auth_param(struct sip_span v, const char *name, struct sip_span *out)
@@ -155,7 +121,7 @@ static bool has_tag(const struct sip_msg *m, const char *header, const char *tag
 
 	sip_msg_values(m, header, &it);
 	while (sip_msg_values_next(&it, &v))
-		if (span_is(trim(v), tag))
+		if (span_is(sip_msg_trim(v), tag))
 			return true;
 	return false;
 }
@@ -176,7 +142,7 @@ static int rewrite_tags(struct sip_msg *m, const char *header, const char *drop,
 	buf[0] = '\0';
 	sip_msg_values(m, header, &it);
 	while (sip_msg_values_next(&it, &v)) {
-		v = trim(v);
+		v = sip_msg_trim(v);
 		if (v.len == 0 || span_is(v, drop)) {
 			changed = true;
 			continue;
@@ -300,7 +266,7 @@ static int granted_expiry(const struct sip_msg *resp, struct sip_span contact, u
 
 	sip_msg_values(resp, "Contact", &it);
 	while (sip_msg_values_next(&it, &v)) {
-		uri = pcscf_reg_uri(v);
+		uri = sip_msg_addr_uri(v);
 		if (uri.len == 0 || !same_contact(uri, contact))
 			continue;
 		r = contact_expires(v, secs);
@@ -326,7 +292,7 @@ int pcscf_reg_binding(const struct sip_msg *req, const struct sip_msg *resp,
 	p = sip_msg_header(req, "To", &len);
 	if (!p)
 		return -EBADMSG;
-	b->impu = pcscf_reg_uri((struct sip_span){p, len});
+	b->impu = sip_msg_addr_uri((struct sip_span){p, len});
 	if (b->impu.len == 0)
 		return -EBADMSG;
 	b->impi = pcscf_reg_impi(req, b->impu);
@@ -334,10 +300,10 @@ int pcscf_reg_binding(const struct sip_msg *req, const struct sip_msg *resp,
 	p = sip_msg_header(req, "Contact", &len);
 	if (!p)
 		return -EBADMSG;
-	v = trim((struct sip_span){p, len});
+	v = sip_msg_trim((struct sip_span){p, len});
 	if (v.len == 1 && v.p[0] == '*')
 		return 0;
-	b->contact = pcscf_reg_uri(v);
+	b->contact = sip_msg_addr_uri(v);
 	if (b->contact.len == 0)
 		return -EBADMSG;
 	r = contact_expires(v, &asked);
@@ -358,7 +324,7 @@ int pcscf_reg_binding(const struct sip_msg *req, const struct sip_msg *resp,
 	 * extra identities are not kept: the UE still works with the first ones. */
 	sip_msg_values(resp, "P-Associated-URI", &it);
 	while (sip_msg_values_next(&it, &v) && b->n_assoc < PCSCF_ASSOC_MAX) {
-		struct sip_span uri = pcscf_reg_uri(v);
+		struct sip_span uri = sip_msg_addr_uri(v);
 
 		if (uri.len)
 			b->assoc[b->n_assoc++] = uri;
@@ -367,7 +333,7 @@ int pcscf_reg_binding(const struct sip_msg *req, const struct sip_msg *resp,
 	 * list is an error. */
 	sip_msg_values(resp, "Service-Route", &it);
 	while (sip_msg_values_next(&it, &v)) {
-		v = trim(v);
+		v = sip_msg_trim(v);
 		if (v.len == 0)
 			continue;
 		if (b->n_service_route == PCSCF_ROUTE_MAX)
@@ -410,7 +376,7 @@ void pcscf_reg_on_request(struct pcscf *pc, struct sip_req *req)
 		return;
 	}
 	to = sip_msg_header(m, "To", &len);
-	impu = to ? pcscf_reg_uri((struct sip_span){to, len}) : (struct sip_span){NULL, 0};
+	impu = to ? sip_msg_addr_uri((struct sip_span){to, len}) : (struct sip_span){NULL, 0};
 	if (impu.len == 0 || impu.len > PCSCF_URI_MAX) {
 		refuse(pc, req, 400, to ? "Invalid To header" : "Missing To header",
 		       PCSCF_OUT_BAD_REQUEST);
@@ -502,7 +468,7 @@ void pcscf_reg_on_response(struct pcscf *pc, struct sip_req *req, struct sip_msg
 	to = sip_msg_header(sip_req_msg(req), "To", &len);
 	if (!to)
 		return;
-	impu = pcscf_reg_uri((struct sip_span){to, len});
+	impu = sip_msg_addr_uri((struct sip_span){to, len});
 	if (status == 401)
 		on_challenge(pc, req, resp, impu);
 	else if (status >= 200 && status < 300)

@@ -282,7 +282,7 @@ static void test_uri_and_impi(void)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct sip_span v = {cases[i].value, strlen(cases[i].value)};
 
-		CU_ASSERT(span_eq(pcscf_reg_uri(v), cases[i].uri));
+		CU_ASSERT(span_eq(sip_msg_addr_uri(v), cases[i].uri));
 	}
 	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(ue);
