@@ -187,7 +187,8 @@ static struct MHD_Response *call_build(struct rest_call *call, const char **ctyp
 	static char empty[1];
 	struct rest_response *resp = &call->resp;
 	struct MHD_Response *r;
-	size_t flags = call->pretty ? JSON_INDENT(2) : JSON_COMPACT;
+	/* 15 significant digits: 0.1 prints as 0.1, not 0.10000000000000001 */
+	size_t flags = (call->pretty ? JSON_INDENT(2) : JSON_COMPACT) | JSON_REAL_PRECISION(15);
 	size_t n;
 	char *buf;
 

@@ -38,6 +38,9 @@ struct scscf;
 #define SCSCF_EXPIRES_MIN     60   /* below: 423 Interval Too Brief with Min-Expires */
 #define SCSCF_EXPIRES_MAX     3600 /* above: granted this much */
 
+/* RFC 3261 10.2.1.2, 20.10: a Contact's q in thousandths; 1.0 when it names none. */
+#define SCSCF_Q_DEFAULT 1000
+
 /* scscf_auth.c */
 
 #define SCSCF_AUTH_VECTORS                                                                         \
@@ -166,6 +169,9 @@ struct scscf_contact {
 	char call_id[SCSCF_CALLID_MAX]; /* Call-ID of the REGISTER that last updated it */
 	uint32_t cseq;                  /* its CSeq number */
 	uint64_t expires_ms;            /* loop time the binding expires */
+	uint16_t q;                     /* q parameter in thousandths (RFC 3261 20.10),
+	                                   SCSCF_Q_DEFAULT when the Contact had none */
+	bool has_q;                     /* the Contact had q (the 200 echoes it) */
 	struct scscf_contact *next;     /* next binding of the registration */
 };
 
@@ -207,6 +213,8 @@ struct scscf_regtab {
 struct scscf_binding {
 	char uri[SCSCF_URI_MAX]; /* Contact URI */
 	uint32_t expires;        /* seconds granted; 0 removes the binding */
+	bool has_q;              /* the Contact had a q parameter; false: q is 1.0 */
+	uint16_t q;              /* that q in thousandths, 0..SCSCF_Q_DEFAULT */
 };
 
 /* Sets up an empty table for at most max_regs registrations. 0 or -ENOMEM. */
@@ -233,7 +241,7 @@ struct scscf_contact *scscf_regtab_contact(const struct scscf_reg *r, const char
 bool scscf_regtab_in_order(const struct scscf_reg *r, const char *uri, const char *call_id,
                            uint32_t cseq);
 /* Applies one binding to r (RFC 3261 10.3 step 7): adds it, refreshes it (Call-ID, CSeq,
- * Path, expiry) or removes it (expires 0). A new binding beyond SCSCF_CONTACTS_MAX
+ * Path, expiry, q) or removes it (expires 0). A new binding beyond SCSCF_CONTACTS_MAX
  * replaces the one closest to expiry. 0 or -ENOMEM. */
 int scscf_regtab_bind(struct scscf_regtab *t, struct scscf_reg *r, const struct scscf_binding *b,
                       const char *path, const char *call_id, uint32_t cseq, uint64_t now);
@@ -279,7 +287,8 @@ struct scscf_branch {
 
 /* Every branch of one fork. */
 struct scscf_fork {
-	struct scscf_branch b[SCSCF_CONTACTS_MAX]; /* branches, newest binding first */
+	struct scscf_branch b[SCSCF_CONTACTS_MAX]; /* branches, highest q first, then newest
+	                                              binding first */
 	size_t n;                                  /* entries in b */
 };
 
@@ -317,8 +326,9 @@ int scscf_route_callee(const struct scscf_regtab *t, const char *realm, const ch
  * inside quotes or < > do not split, whitespace around values goes. At most max values
  * into vals. Returns how many, or -E2BIG when there are more. */
 int scscf_route_split(char *list, const char **vals, size_t max);
-/* TS 24.229 5.4.3.3, RFC 3261 16.5: one branch per binding of r alive at now (newest
- * first); a binding whose Path does not split is skipped. Fills f, returns f->n. The
+/* TS 24.229 5.4.3.3, RFC 3261 16.5: one branch per binding of r alive at now, ordered by
+ * q, highest first (RFC 3261 16.6: all still forked in parallel), equal q newest first;
+ * a binding whose Path does not split is skipped. Fills f, returns f->n. The
  * branches borrow the bindings' URIs: use them before r changes. */
 size_t scscf_route_branches(const struct scscf_reg *r, uint64_t now, struct scscf_fork *f);
 
@@ -431,6 +441,9 @@ void scscf_reg_expire(struct scscf *s, struct scscf_reg *r, uint64_t now);
 /* Derives the IMPI from an IMPU when the REGISTER has no Authorization (TS 24.229
  * 5.4.1.2.1): the URI without scheme, port and parameters. 0 or -EINVAL. */
 int scscf_reg_impi_from_impu(const char *impu, char *out, size_t outlen);
+/* RFC 3261 20.10, 25.1: reads the qvalue s (len bytes: "0" ["." 0*3DIGIT] / "1" ["."
+ * 0*3("0")]) into *q in thousandths ("0.5" -> 500). 0 or -EINVAL. */
+int scscf_reg_qvalue(const char *s, size_t len, uint16_t *q);
 
 /* scscf_call.c */
 

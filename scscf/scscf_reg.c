@@ -126,6 +126,43 @@ static int parse_path(const struct sip_msg *m, struct scscf_register *r, struct 
 	return 0;
 }
 
+int scscf_reg_qvalue(const char *s, size_t len, uint16_t *q)
+{
+	unsigned v = 0;
+
+	/* qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] ) */
+	if (len == 0 || (s[0] != '0' && s[0] != '1'))
+		return -EINVAL;
+	if (len > 1 && (s[1] != '.' || len > 5))
+		return -EINVAL;
+	for (size_t i = 2; i < 5; i++) {
+		unsigned d = 0;
+
+		if (i < len) {
+			if (s[i] < '0' || s[i] > '9')
+				return -EINVAL;
+			d = (unsigned)(s[i] - '0');
+		}
+		v = v * 10 + d;
+	}
+	if (s[0] == '1' && v != 0)
+		return -EINVAL;
+	*q = (uint16_t)((unsigned)(s[0] - '0') * 1000 + v);
+	return 0;
+}
+
+/* RFC 3261 10.2.1.2, 20.10: the q parameter of one Contact value into b; absent is 1.0. */
+static int parse_q(struct sip_span value, struct scscf_binding *b)
+{
+	struct sip_span q;
+
+	b->has_q = sip_msg_param(value, "q", &q) == 0;
+	b->q = SCSCF_Q_DEFAULT;
+	if (!b->has_q)
+		return 0;
+	return scscf_reg_qvalue(q.p, q.len, &b->q);
+}
+
 /* RFC 3261 10.2.1.1, 10.3 steps 6 and 7: each Contact with the expiry granted: its
  * expires parameter, else the Expires header, else the default; 1..59 s is too brief
  * (423), above the maximum is cut. */
@@ -162,6 +199,8 @@ static int parse_contacts(const struct scscf *s, const struct sip_msg *m, struct
 		}
 		if (c.uri.len == 0 || sip_msg_value_copy(c.uri, b->uri, sizeof(b->uri)) < 0)
 			return refuse(v, 400, "Bad Contact URI");
+		if (parse_q(c.value, b) < 0)
+			return refuse(v, 400, "Bad q parameter in Contact");
 		e = c.expires >= 0 ? (uint64_t)c.expires : has_hdr ? hdr : x->dflt;
 		if (e > 0 && e < x->min)
 			too_brief = true;
@@ -259,8 +298,21 @@ static uint64_t secs_left(const struct scscf_contact *c, uint64_t now)
 	return c->expires_ms > now ? (c->expires_ms - now + 999) / 1000 : 0;
 }
 
-/* TS 24.229 5.4.1.2.2: the bindings with their expiry, Expires, Path echoed (RFC 3327),
- * Service-Route, and P-Associated-URI: the set's non-barred identities, default first. */
+/* ";q=0.5": q (thousandths) as the shortest qvalue, at least one decimal. */
+static void format_q(uint16_t q, char *out, size_t outlen)
+{
+	unsigned frac = q % 1000, digits = 3;
+
+	while (digits > 1 && frac % 10 == 0) {
+		frac /= 10;
+		digits--;
+	}
+	snprintf(out, outlen, ";q=%u.%0*u", q / 1000u, (int)digits, frac);
+}
+
+/* TS 24.229 5.4.1.2.2: the bindings with their expiry (and q when given), Expires,
+ * Path echoed (RFC 3327), Service-Route, and P-Associated-URI: the set's non-barred
+ * identities, default first. */
 static int ok_headers(const struct scscf *s, const struct scscf_reg *reg,
                       const struct scscf_register *r, uint64_t now, char *buf, size_t size)
 {
@@ -269,9 +321,14 @@ static int ok_headers(const struct scscf *s, const struct scscf_reg *reg,
 	bool ok = true;
 
 	buf[0] = '\0';
-	for (const struct scscf_contact *c = reg ? reg->contacts : NULL; c && ok; c = c->next)
-		ok = scscf_auth_append(buf, size, &n, "Contact: <%s>;expires=%llu\r\n", c->uri,
-		                       (unsigned long long)secs_left(c, now));
+	for (const struct scscf_contact *c = reg ? reg->contacts : NULL; c && ok; c = c->next) {
+		char q[16] = "";
+
+		if (c->has_q)
+			format_q(c->q, q, sizeof(q));
+		ok = scscf_auth_append(buf, size, &n, "Contact: <%s>;expires=%llu%s\r\n", c->uri,
+		                       (unsigned long long)secs_left(c, now), q);
+	}
 	if (ok && registered)
 		ok = scscf_auth_append(buf, size, &n, "Expires: %u\r\n", r->expires);
 	if (ok && r->path[0])

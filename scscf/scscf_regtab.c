@@ -248,6 +248,9 @@ int scscf_regtab_bind(struct scscf_regtab *t, struct scscf_reg *r, const struct 
 	copy(c->call_id, sizeof(c->call_id), call_id);
 	c->cseq = cseq;
 	c->expires_ms = now + (uint64_t)b->expires * 1000;
+	/* RFC 3261 10.3 step 7: a refresh carries the q it wants now, absent meaning 1.0. */
+	c->has_q = b->has_q;
+	c->q = b->has_q && b->q <= SCSCF_Q_DEFAULT ? b->q : SCSCF_Q_DEFAULT;
 	return 0;
 }
 

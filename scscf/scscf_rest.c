@@ -53,10 +53,11 @@ static json_t *contacts_json(const struct scscf_reg *r, uint64_t now)
 	for (const struct scscf_contact *c = r->contacts; list && c; c = c->next) {
 		uint64_t left = c->expires_ms > now ? (c->expires_ms - now + 999) / 1000 : 0;
 
-		json_array_append_new(list, json_pack("{s:s, s:I, s:o, s:s, s:I}", "uri", c->uri,
-		                                      "expires_in", (json_int_t)left, "path",
-		                                      path_json(c->path), "call_id", c->call_id,
-		                                      "cseq", (json_int_t)c->cseq));
+		json_array_append_new(list,
+		                      json_pack("{s:s, s:I, s:f, s:o, s:s, s:I}", "uri", c->uri,
+		                                "expires_in", (json_int_t)left, "q", c->q / 1000.0,
+		                                "path", path_json(c->path), "call_id", c->call_id,
+		                                "cseq", (json_int_t)c->cseq));
 	}
 	return list;
 }

@@ -291,18 +291,42 @@ static int value_uri(const char *v, const char **uri, size_t *len)
 	return 0;
 }
 
-size_t scscf_route_branches(const struct scscf_reg *r, uint64_t now, struct scscf_fork *f)
+/* The bindings of r alive at now into order (at most SCSCF_CONTACTS_MAX), highest q
+ * first; a stable insertion keeps equal q in list order, newest first. Returns how many. */
+static size_t contacts_by_q(const struct scscf_reg *r, uint64_t now,
+                            const struct scscf_contact **order)
 {
-	f->n = 0;
-	for (const struct scscf_contact *c = r->contacts; c && f->n < SCSCF_CONTACTS_MAX;
+	size_t n = 0;
+
+	for (const struct scscf_contact *c = r->contacts; c && n < SCSCF_CONTACTS_MAX;
 	     c = c->next) {
-		struct scscf_branch *b = &f->b[f->n];
-		size_t len = strnlen(c->path, sizeof(c->path) - 1);
-		int k;
+		size_t i;
 
 		/* RFC 3261 10.3: an expired binding is no contact, even before its timer. */
 		if (c->expires_ms <= now)
 			continue;
+		for (i = n; i > 0 && order[i - 1]->q < c->q; i--)
+			order[i] = order[i - 1];
+		order[i] = c;
+		n++;
+	}
+	return n;
+}
+
+size_t scscf_route_branches(const struct scscf_reg *r, uint64_t now, struct scscf_fork *f)
+{
+	const struct scscf_contact *order[SCSCF_CONTACTS_MAX];
+	size_t n = contacts_by_q(r, now, order);
+
+	/* RFC 3261 16.6: every branch still goes out at once; q only orders them (10.2.1.2:
+	 * the UA's preference among its contacts), so the preferred one is the first branch. */
+	f->n = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct scscf_contact *c = order[i];
+		struct scscf_branch *b = &f->b[f->n];
+		size_t len = strnlen(c->path, sizeof(c->path) - 1);
+		int k;
+
 		memcpy(b->buf, c->path, len);
 		b->buf[len] = '\0';
 		k = scscf_route_split(b->buf, b->routes, SCSCF_ROUTES_MAX);

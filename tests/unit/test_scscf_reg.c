@@ -282,25 +282,32 @@ static void challenge(const char *to, unsigned cseq, const char *headers, struct
 	last_nonce(nonce, nonce_len);
 }
 
-/* A complete registration of contact with expires (the Expires header), ending in 200
- * once the SAR of type sat is answered (User-Data when with_data). */
-static void register_fully(const char *contact, unsigned expires, unsigned *cseq, enum cx_sat sat,
-                           bool with_data)
+/* A complete registration with the header lines lines (Contact, Expires, ...), ending
+ * in 200 once the SAR of type sat is answered (User-Data when with_data). */
+static void register_lines(const char *lines, unsigned *cseq, enum cx_sat sat, bool with_data)
 {
 	char hdrs[2048], nonce[64], auth[1024];
 	struct aka_vector v;
 	struct call c;
 
-	snprintf(hdrs, sizeof(hdrs), "Contact: <%s>\r\nExpires: %u\r\nPath: " PATH "\r\n", contact,
-	         expires);
-	challenge(IMPU, (*cseq)++, hdrs, &v, nonce, sizeof(nonce));
+	challenge(IMPU, (*cseq)++, lines, &v, nonce, sizeof(nonce));
 	authorization(auth, sizeof(auth), nonce, v.xres, 8);
-	snprintf(hdrs, sizeof(hdrs), "Contact: <%s>\r\nExpires: %u\r\nPath: " PATH "\r\n%s",
-	         contact, expires, auth);
+	snprintf(hdrs, sizeof(hdrs), "%s%s", lines, auth);
 	CU_ASSERT_PTR_NOT_NULL(send_register(IMPU, (*cseq)++, hdrs));
 	c = take();
 	answer_sar(&c, sat, with_data);
 	CU_ASSERT_EQUAL(fx.status, 200);
+}
+
+/* A complete registration of contact with expires (the Expires header). */
+static void register_fully(const char *contact, unsigned expires, unsigned *cseq, enum cx_sat sat,
+                           bool with_data)
+{
+	char lines[512];
+
+	snprintf(lines, sizeof(lines), "Contact: <%s>\r\nExpires: %u\r\nPath: " PATH "\r\n",
+	         contact, expires);
+	register_lines(lines, cseq, sat, with_data);
 }
 
 static void test_aka_registration(void)
@@ -388,7 +395,8 @@ static void test_aka_registration(void)
 		    txt,
 		    "{\"associated_uris\":[\"" IMPU "\",\"" TEL "\"],\"barred_uris\":[\"" HIDDEN
 		    "\"],\"contacts\":[{\"call_id\":\"reg-1@127.0.4.100\",\"cseq\":2,"
-		    "\"expires_in\":600,\"path\":[\"" PATH "\"],\"uri\":\"" CONTACT "\"}],"
+		    "\"expires_in\":600,\"path\":[\"" PATH "\"],\"q\":1.0,\"uri\":\"" CONTACT
+		    "\"}],"
 		    "\"impi\":\"" IMPI "\",\"impu\":\"" TEL "\",\"scscf\":\"" SERVER "\","
 		    "\"service_route\":[\"<sip:orig@scscf.ims.alpha.test:5060;lr>\"],"
 		    "\"state\":\"registered\"}");
@@ -560,7 +568,14 @@ static void test_bad_input(void)
 	               "Contact: <sip:a@1>, <sip:b@1>, <sip:c@1>, <sip:d@1>, <sip:e@1>, <sip:f@1>, "
 	               "<sip:g@1>, <sip:h@1>, <sip:i@1>\r\n",
 	               400, "Too Many Contacts");
-	CU_ASSERT_EQUAL(s.stats.reg_rejected, 9);
+	/* RFC 3261 20.10: q is 0 to 1 with at most three decimals, a token. */
+	expect_refusal(IMPU, "Contact: <" CONTACT ">;q=2\r\n", 400, "Bad q parameter in Contact");
+	expect_refusal(IMPU, "Contact: <" CONTACT ">;q=0.1234\r\n", 400,
+	               "Bad q parameter in Contact");
+	expect_refusal(IMPU, "Contact: <" CONTACT ">;q=abc\r\n", 400, "Bad q parameter in Contact");
+	expect_refusal(IMPU, "Contact: <" CONTACT ">, <" CONTACT2 ">;expires=600;q\r\n", 400,
+	               "Bad q parameter in Contact");
+	CU_ASSERT_EQUAL(s.stats.reg_rejected, 13);
 	CU_ASSERT_EQUAL(s.n_txns, 0);
 	teardown();
 }
@@ -693,7 +708,7 @@ static void test_regtab(void)
 {
 	struct scscf_identity ids[2] = {{"sip:a@x", false}, {"tel:+1", true}};
 	struct scscf_identity other[1] = {{"sip:A@X", false}};
-	struct scscf_binding b = {"sip:a@1", 100};
+	struct scscf_binding b = {.uri = "sip:a@1", .expires = 100};
 	struct scscf_regtab t;
 	struct scscf_reg *r, *r2;
 	int err;
@@ -725,7 +740,7 @@ static void test_regtab(void)
 	CU_ASSERT_EQUAL(scscf_regtab_next_expiry(r), 202000);
 	/* Beyond SCSCF_CONTACTS_MAX the binding closest to expiry makes room. */
 	for (unsigned i = 0; i < SCSCF_CONTACTS_MAX; i++) {
-		struct scscf_binding bi = {"", 300 + i};
+		struct scscf_binding bi = {.uri = "", .expires = 300 + i};
 
 		snprintf(bi.uri, sizeof(bi.uri), "sip:n%u@1", i);
 		CU_ASSERT_EQUAL(scscf_regtab_bind(&t, r, &bi, "", "c9", 1, 2000), 0);
@@ -768,6 +783,95 @@ static void test_expiry_policy(void)
 	teardown();
 }
 
+static void test_qvalue(void)
+{
+	static const struct {
+		const char *text; /* the q parameter's value */
+		int q;            /* thousandths, -1 when invalid */
+	} cases[] = {
+	    {"1", 1000},    {"0.5", 500},   {"0.125", 125}, {"1.0", 1000},   {"1.000", 1000},
+	    {"0", 0},       {"0.", 0},      {"1.", 1000},   {"0.05", 50},    {"0.999", 999},
+	    {"2", -1},      {"0.1234", -1}, {"abc", -1},    {"", -1},        {"1.5", -1},
+	    {"1.0001", -1}, {".5", -1},     {"0,5", -1},    {"\"0.5\"", -1}, {"-0.5", -1},
+	    {"01", -1},     {"0.5x", -1},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint16_t q = 4242;
+		int rc = scscf_reg_qvalue(cases[i].text, strlen(cases[i].text), &q);
+
+		if (cases[i].q < 0) {
+			CU_ASSERT_EQUAL(rc, -EINVAL);
+			CU_ASSERT_EQUAL(q, 4242);
+		} else {
+			CU_ASSERT_EQUAL(rc, 0);
+			CU_ASSERT_EQUAL(q, cases[i].q);
+		}
+	}
+}
+
+/* RFC 3261 10.2.1.2: q stored per binding, 1.0 when absent, echoed when given, shown in
+ * the REST view; a refresh without q returns the binding to 1.0. */
+static void test_q_registration(void)
+{
+	const struct scscf_contact *c;
+	struct scscf_reg *r;
+	unsigned cseq = 1;
+	json_t *j, *list;
+
+	CU_ASSERT_FATAL(setup() == 0);
+	register_lines("Contact: <" CONTACT ">;q=0.5;expires=600, <" CONTACT2 ">\r\n"
+	               "Contact: <sip:alice@127.0.4.102:5060>;q=0.125\r\n"
+	               "Expires: 600\r\nPath: " PATH "\r\n",
+	               &cseq, CX_SAT_REGISTRATION, true);
+	CU_ASSERT_PTR_NOT_NULL(strstr(fx.headers, "Contact: <" CONTACT ">;expires=600;q=0.5\r\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(fx.headers, "Contact: <" CONTACT2 ">;expires=600\r\n"));
+	CU_ASSERT_PTR_NOT_NULL(
+	    strstr(fx.headers, "Contact: <sip:alice@127.0.4.102:5060>;expires=600;q=0.125\r\n"));
+	r = scscf_regtab_find(&s.regs, IMPU);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	CU_ASSERT_EQUAL(r->n_contacts, 3);
+	c = scscf_regtab_contact(r, CONTACT);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_EQUAL(c->q, 500);
+	CU_ASSERT_TRUE(c->has_q);
+	c = scscf_regtab_contact(r, CONTACT2);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_EQUAL(c->q, SCSCF_Q_DEFAULT);
+	CU_ASSERT_FALSE(c->has_q);
+
+	j = scscf_rest_reg_json(&s, r, IMPU, loop_now(s.loop));
+	list = json_object_get(j, "contacts");
+	CU_ASSERT_EQUAL_FATAL(json_array_size(list), 3);
+	for (size_t i = 0; i < 3; i++) {
+		json_t *e = json_array_get(list, i);
+		const char *uri = json_string_value(json_object_get(e, "uri"));
+		double q = json_real_value(json_object_get(e, "q"));
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(uri);
+		CU_ASSERT_TRUE(json_is_real(json_object_get(e, "q")));
+		CU_ASSERT_DOUBLE_EQUAL(q,
+		                       strcmp(uri, CONTACT) == 0    ? 0.5
+		                       : strcmp(uri, CONTACT2) == 0 ? 1.0
+		                                                    : 0.125,
+		                       1e-9);
+	}
+	json_decref(j);
+
+	/* A refresh that gives q=1.0 is echoed as given; one without q goes back to 1.0. */
+	register_lines("Contact: <" CONTACT ">;q=1.0\r\nContact: <" CONTACT2 ">;q=0\r\n"
+	               "Expires: 600\r\nPath: " PATH "\r\n",
+	               &cseq, CX_SAT_RE_REGISTRATION, false);
+	CU_ASSERT_PTR_NOT_NULL(strstr(fx.headers, "Contact: <" CONTACT ">;expires=600;q=1.0\r\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(fx.headers, "Contact: <" CONTACT2 ">;expires=600;q=0.0\r\n"));
+	CU_ASSERT_EQUAL(scscf_regtab_contact(r, CONTACT2)->q, 0);
+	register_fully(CONTACT, 600, &cseq, CX_SAT_RE_REGISTRATION, false);
+	CU_ASSERT_PTR_NOT_NULL(strstr(fx.headers, "Contact: <" CONTACT ">;expires=600\r\n"));
+	CU_ASSERT_EQUAL(scscf_regtab_contact(r, CONTACT)->q, SCSCF_Q_DEFAULT);
+	CU_ASSERT_FALSE(scscf_regtab_contact(r, CONTACT)->has_q);
+	teardown();
+}
+
 static void test_impi_from_impu(void)
 {
 	char out[64];
@@ -800,6 +904,8 @@ int test_scscf_reg_register(void)
 	    {"registrations table", test_regtab},
 	    {"expiry policy (--min-expires)", test_expiry_policy},
 	    {"IMPI derived from the IMPU", test_impi_from_impu},
+	    {"qvalue syntax (RFC 3261 20.10)", test_qvalue},
+	    {"q of each binding: stored, echoed, shown", test_q_registration},
 	    CU_TEST_INFO_NULL,
 	};
 	int rc = unit_add_suite("scscf_reg", tests);

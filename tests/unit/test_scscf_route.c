@@ -186,7 +186,9 @@ static struct scscf_reg *register_alice(struct scscf_regtab *t)
 	    {HIDDEN, true},
 	    {TEL, false},
 	};
-	const struct scscf_binding b1 = {CONTACT1, 600}, b2 = {CONTACT2, 600}, b3 = {CONTACT3, 4};
+	const struct scscf_binding b1 = {.uri = CONTACT1, .expires = 600},
+	                           b2 = {.uri = CONTACT2, .expires = 600},
+	                           b3 = {.uri = CONTACT3, .expires = 4};
 	struct scscf_reg *r;
 	int err;
 
@@ -359,7 +361,7 @@ static void test_branches_bad_path(void)
 {
 	struct scscf_regtab t;
 	struct scscf_reg *alice = register_alice(&t);
-	const struct scscf_binding b1 = {CONTACT1, 600};
+	const struct scscf_binding b1 = {.uri = CONTACT1, .expires = 600};
 	struct scscf_fork *f = malloc(sizeof(*f));
 	char many[SCSCF_PATH_MAX];
 	size_t n = 0;
@@ -375,6 +377,68 @@ static void test_branches_bad_path(void)
 	/* A Path value whose < is never closed: skipped too. */
 	CU_ASSERT_EQUAL(scscf_regtab_bind(&t, alice, &b1, "<sip:p.test;lr", "c1", 3, 1000), 0);
 	CU_ASSERT_EQUAL(scscf_route_branches(alice, 5000, f), 1);
+	free(f);
+	scscf_regtab_fini(&t);
+}
+
+/* RFC 3261 10.2.1.2, 16.6: the branches go highest q first; equal q newest first. */
+static void test_branches_q(void)
+{
+	struct scscf_regtab t;
+	struct scscf_reg *alice = register_alice(&t);
+	/* Newest first in the list: CONTACT3, CONTACT2, CONTACT1. */
+	struct scscf_binding b1 = {.uri = CONTACT1, .expires = 600},
+	                     b2 = {.uri = CONTACT2, .expires = 600, .has_q = true, .q = 500},
+	                     b3 = {.uri = CONTACT3, .expires = 600, .has_q = true, .q = 100};
+	struct scscf_fork *f = malloc(sizeof(*f));
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_EQUAL(scscf_regtab_bind(&t, alice, &b1, PATH1, "c1", 2, 1000), 0);
+	CU_ASSERT_EQUAL(scscf_regtab_bind(&t, alice, &b2, PATH2, "c2", 2, 1000), 0);
+	CU_ASSERT_EQUAL(scscf_regtab_bind(&t, alice, &b3, "", "c3", 2, 1000), 0);
+	CU_ASSERT_EQUAL_FATAL(scscf_route_branches(alice, 2000, f), 3);
+	CU_ASSERT_STRING_EQUAL(f->b[0].ruri, CONTACT1);
+	CU_ASSERT_STRING_EQUAL(f->b[1].ruri, CONTACT2);
+	CU_ASSERT_STRING_EQUAL(f->b[2].ruri, CONTACT3);
+	/* Each branch keeps its own Path and next hop after the reordering. */
+	CU_ASSERT_EQUAL(f->b[0].n_routes, 1);
+	CU_ASSERT_STRING_EQUAL(f->b[0].routes[0], PATH1);
+	CU_ASSERT_EQUAL_FATAL(f->b[1].n_routes, 2);
+	CU_ASSERT_STRING_EQUAL(f->b[1].routes[0], "<sip:term@pcscf2.ims.alpha.test:5070;lr>");
+	CU_ASSERT_NSTRING_EQUAL(f->b[1].hop, "sip:term@pcscf2.ims.alpha.test:5070;lr",
+	                        f->b[1].hop_len);
+	CU_ASSERT_EQUAL(f->b[2].n_routes, 0);
+	CU_ASSERT_NSTRING_EQUAL(f->b[2].hop, CONTACT3, f->b[2].hop_len);
+
+	/* A tie (1.0 given and 1.0 by default): the newer binding first. */
+	b2.q = 1000;
+	CU_ASSERT_EQUAL(scscf_regtab_bind(&t, alice, &b2, PATH2, "c2", 3, 1000), 0);
+	CU_ASSERT_EQUAL_FATAL(scscf_route_branches(alice, 2000, f), 3);
+	CU_ASSERT_STRING_EQUAL(f->b[0].ruri, CONTACT2);
+	CU_ASSERT_STRING_EQUAL(f->b[1].ruri, CONTACT1);
+	CU_ASSERT_STRING_EQUAL(f->b[2].ruri, CONTACT3);
+
+	/* q 0 still forks (RFC 3261 16.6: parallel regardless); it just comes last. */
+	b3.q = 0;
+	b1.has_q = true;
+	b1.q = 250;
+	CU_ASSERT_EQUAL(scscf_regtab_bind(&t, alice, &b3, "", "c3", 3, 1000), 0);
+	CU_ASSERT_EQUAL(scscf_regtab_bind(&t, alice, &b1, PATH1, "c1", 3, 1000), 0);
+	CU_ASSERT_EQUAL_FATAL(scscf_route_branches(alice, 2000, f), 3);
+	CU_ASSERT_STRING_EQUAL(f->b[0].ruri, CONTACT2);
+	CU_ASSERT_STRING_EQUAL(f->b[1].ruri, CONTACT1);
+	CU_ASSERT_STRING_EQUAL(f->b[2].ruri, CONTACT3);
+
+	/* An expired binding drops out whatever its q. */
+	CU_ASSERT_EQUAL(
+	    scscf_regtab_bind(
+	        &t, alice,
+	        &(struct scscf_binding){.uri = CONTACT2, .expires = 1, .has_q = true, .q = 1000},
+	        PATH2, "c2", 4, 1000),
+	    0);
+	CU_ASSERT_EQUAL_FATAL(scscf_route_branches(alice, 2000, f), 2);
+	CU_ASSERT_STRING_EQUAL(f->b[0].ruri, CONTACT1);
+	CU_ASSERT_STRING_EQUAL(f->b[1].ruri, CONTACT3);
 	free(f);
 	scscf_regtab_fini(&t);
 }
@@ -557,6 +621,7 @@ int test_scscf_route_register(void)
 	    {"terminating lookup across the implicit set", test_callee},
 	    {"fork branches: two contacts with Paths", test_branches},
 	    {"fork branches: unusable Paths skipped", test_branches_bad_path},
+	    {"fork branches: ordered by q, ties newest first", test_branches_q},
 	    {"unregistered callee: SAR UNREGISTERED_USER, 480", test_unregistered_callee},
 	    {"terminating refusals: barred, foreign, no contact", test_terminating_refusals},
 	    CU_TEST_INFO_NULL,
