@@ -1883,6 +1883,20 @@ const struct sip_proxy_sessions *sip_proxy_sessions(const struct sip_proxy *p)
 
 /* ---- proxy ---- */
 
+/* Frees what sip_proxy_new allocated; every request and dialog is gone already. */
+static void proxy_release(struct sip_proxy *p)
+{
+	sip_transport_free(p->tr);
+	sip_txn_table_fini(&p->by_key);
+	sip_txn_table_fini(&p->by_branch);
+	sip_txn_table_fini(&p->dialogs);
+	free(p->scratch);
+	free(p->uri);
+	free(p->fqdn);
+	free(p->address);
+	free(p);
+}
+
 struct sip_proxy *sip_proxy_new(struct loop *lp, const struct sip_proxy_conf *conf)
 {
 	struct sip_proxy *p = calloc(1, sizeof(*p));
@@ -1925,15 +1939,7 @@ struct sip_proxy *sip_proxy_new(struct loop *lp, const struct sip_proxy_conf *co
 	snprintf(p->uri, n, "sip:%s:%u;lr", p->fqdn, (unsigned)p->port);
 	return p;
 out_free:
-	sip_transport_free(p->tr);
-	sip_txn_table_fini(&p->by_key);
-	sip_txn_table_fini(&p->by_branch);
-	sip_txn_table_fini(&p->dialogs);
-	free(p->scratch);
-	free(p->uri);
-	free(p->fqdn);
-	free(p->address);
-	free(p);
+	proxy_release(p);
 	return NULL;
 }
 
@@ -1957,15 +1963,7 @@ void sip_proxy_free(struct sip_proxy *p)
 	while (p->dlg_head)
 		dlg_free(p, p->dlg_head);
 	timer_stop(p, &p->dlg_timer);
-	sip_transport_free(p->tr);
-	sip_txn_table_fini(&p->by_key);
-	sip_txn_table_fini(&p->by_branch);
-	sip_txn_table_fini(&p->dialogs);
-	free(p->scratch);
-	free(p->uri);
-	free(p->fqdn);
-	free(p->address);
-	free(p);
+	proxy_release(p);
 }
 
 const struct sip_proxy_stats *sip_proxy_stats(const struct sip_proxy *p)
