@@ -268,26 +268,10 @@ first_request() {
 }
 header() { grep -i "^$1:" | head -n1 | sed "s/^[^:]*: *//"; }
 
-# sip_send [DEST]: the message on stdin (LF line ends) over UDP; prints the final answer
+# sip_send: the message on stdin (LF line ends) over UDP to the S-CSCF; prints the final
+# answer (provisional ones skipped), or "no answer".
 sip_send() {
-	python3 -c '
-import socket, sys
-msg = sys.stdin.read().replace("\n", "\r\n").encode()
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.10.201", 0))
-s.settimeout(8)
-s.sendto(msg, ("127.0.10.3", 5060))
-out = "TIMEOUT"
-try:
-    while True:
-        txt = s.recvfrom(65535)[0].decode(errors="replace")
-        if not txt.startswith("SIP/2.0 1"):
-            out = txt
-            break
-except socket.timeout:
-    pass
-sys.stdout.write(out + "\n")
-'
+	"$bin/sipsend" --crlf --final --from $P.201 --timeout 8000 $P.3:5060 -
 }
 status_of() { sip_send | head -n1 | tr -d '\r'; }
 # req METHOD RURI [HEADER...]: a request as the raw sender writes it

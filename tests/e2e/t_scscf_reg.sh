@@ -76,30 +76,9 @@ sipp_reg() {
 }
 
 # sip_send: the message on stdin (LF line ends) over UDP to the S-CSCF; prints the final
-# answer (provisional ones skipped), or TIMEOUT.
+# answer (provisional ones skipped), or "no answer".
 sip_send() {
-	python3 -c '
-import socket, sys
-msg = sys.stdin.read().replace("\n", "\r\n").encode()
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("127.0.4.201", 0))
-s.settimeout(8)
-s.sendto(msg, ("127.0.4.3", 5060))
-out = "TIMEOUT"
-try:
-    while True:
-        txt = s.recvfrom(65535)[0].decode(errors="replace")
-        if not txt.startswith("SIP/2.0 1"):
-            out = txt
-            break
-except socket.timeout:
-    pass
-try:
-    sys.stdout.write(out + "\n")
-    sys.stdout.flush()
-except BrokenPipeError:
-    pass
-'
+	"$bin/sipsend" --crlf --final --from $P.201 --timeout 8000 $P.3:5060 -
 }
 status_of() { sip_send | head -n1 | tr -d '\r'; }
 # sipp_reg_exact ARGS: sipp_reg, and the S-CSCF must not have counted a wrong response

@@ -1,8 +1,10 @@
 /* sipsend: sends one raw message (a file, sent byte for byte; "-" reads stdin) to a SIP
  * node over UDP or TCP and prints the start line of every message that comes back within
  * the timeout. For bad-input tests: what a node answers to truncated, oversized or
- * garbage messages, and whether it answers at all.
- *   sipsend [--tcp] [--timeout MS] [--from ADDR] ADDR:PORT FILE */
+ * garbage messages, and whether it answers at all. --crlf turns LF line ends of the input
+ * into CRLF (scenarios written with here-documents); --final prints the first final
+ * response whole instead of start lines.
+ *   sipsend [--tcp] [--crlf] [--final] [--timeout MS] [--from ADDR] ADDR:PORT FILE */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
@@ -46,6 +48,25 @@ static ssize_t read_input(const char *path, char *buf, size_t size)
 	return (ssize_t)n;
 }
 
+/* Copies in (len bytes) into out (size bytes) with each bare LF turned into CRLF. Returns
+ * the new length, or -EMSGSIZE. */
+static ssize_t to_crlf(const char *in, size_t len, char *out, size_t size)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (in[i] == '\n' && (i == 0 || in[i - 1] != '\r')) {
+			if (n + 2 > size)
+				return -EMSGSIZE;
+			out[n++] = '\r';
+		} else if (n + 1 > size) {
+			return -EMSGSIZE;
+		}
+		out[n++] = in[i];
+	}
+	return (ssize_t)n;
+}
+
 /* Prints the first line of each message in buf (messages start with "SIP/2.0 "). */
 static void print_start_lines(const char *buf, size_t len)
 {
@@ -62,15 +83,14 @@ static void print_start_lines(const char *buf, size_t len)
 
 int main(int argc, char **argv)
 {
-	static char buf[SIPSEND_MAX], in[SIPSEND_MAX];
+	static char buf[SIPSEND_MAX], in[SIPSEND_MAX], raw[SIPSEND_MAX];
 	static const struct option longopts[] = {
-	    {"tcp", no_argument, NULL, 't'},
-	    {"timeout", required_argument, NULL, 'w'},
-	    {"from", required_argument, NULL, 'f'},
-	    {NULL, 0, NULL, 0},
+	    {"tcp", no_argument, NULL, 't'},        {"timeout", required_argument, NULL, 'w'},
+	    {"from", required_argument, NULL, 'f'}, {"crlf", no_argument, NULL, 'c'},
+	    {"final", no_argument, NULL, 'F'},      {NULL, 0, NULL, 0},
 	};
 	struct sockaddr_in dst, src = {.sin_family = AF_INET};
-	int tcp = 0, timeout = 1000, fd, c, got = 0;
+	int tcp = 0, crlf = 0, final = 0, timeout = 1000, fd, c, got = 0;
 	const char *from = NULL;
 	ssize_t len;
 
@@ -81,16 +101,22 @@ int main(int argc, char **argv)
 			timeout = (int)strtol(optarg, NULL, 10);
 		else if (c == 'f')
 			from = optarg;
+		else if (c == 'c')
+			crlf = 1;
+		else if (c == 'F')
+			final = 1;
 		else
 			return 2;
 	}
 	if (argc - optind != 2 || parse_addr(argv[optind], &dst) < 0 ||
 	    (from && inet_pton(AF_INET, from, &src.sin_addr) != 1)) {
-		fprintf(stderr,
-		        "usage: sipsend [--tcp] [--timeout MS] [--from ADDR] ADDR:PORT FILE\n");
+		fprintf(stderr, "usage: sipsend [--tcp] [--crlf] [--final] [--timeout MS] [--from "
+		                "ADDR] ADDR:PORT FILE\n");
 		return 2;
 	}
-	len = read_input(argv[optind + 1], buf, sizeof(buf));
+	len = read_input(argv[optind + 1], crlf ? raw : buf, sizeof(buf));
+	if (len >= 0 && crlf)
+		len = to_crlf(raw, (size_t)len, buf, sizeof(buf));
 	if (len < 0) {
 		fprintf(stderr, "sipsend: %s: %s\n", argv[optind + 1], strerror((int)-len));
 		return 1;
@@ -111,8 +137,14 @@ int main(int argc, char **argv)
 		n = recv(fd, in, sizeof(in), 0);
 		if (n <= 0)
 			break;
-		print_start_lines(in, (size_t)n);
-		got = 1;
+		if (!final) {
+			print_start_lines(in, (size_t)n);
+			got = 1;
+		} else if (n >= 9 && memcmp(in, "SIP/2.0 1", 9) != 0) {
+			fwrite(in, 1, (size_t)n, stdout);
+			got = 1;
+			break;
+		}
 	}
 	close(fd);
 	if (!got)
